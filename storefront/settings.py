@@ -1,0 +1,84 @@
+"""All configuration, read from the environment once (pydantic-settings).
+
+Rules that are business data (rates, ages, brands, thresholds) live in `storefront/rules/`;
+this module only holds identity, infrastructure and secrets, which differ per deployment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = ROOT / "var"
+
+
+def _dev_secret() -> str:
+    """A per-checkout random secret, kept in var/, so signed links survive restarts without setup."""
+    VAR_DIR.mkdir(exist_ok=True)
+    path = VAR_DIR / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STOREFRONT_", env_file=".env", extra="ignore")
+
+    # Merchant identity (fictional demo house; every field is configuration).
+    merchant_name: str = "Vireux Genève SA"
+    merchant_brand: str = "Vireux"
+    merchant_street: str = "Rue du Rhône 48"
+    merchant_postcode: str = "1204"
+    merchant_city: str = "Genève"
+    merchant_country: str = "CH"
+    merchant_email: str = "clients@vireux.example"
+    merchant_phone: str = "+41 22 555 01 48"
+    merchant_vat_id: str = "CHE-123.456.789 MWST"
+    merchant_timezone: str = "Europe/Zurich"
+    merchant_holiday_subdivision: str = "GE"
+
+    default_country: str = "CH"
+    public_url: str = "http://localhost:3000"
+
+    database_url: str = Field(
+        default=f"sqlite:///{VAR_DIR / 'storefront.db'}",
+        validation_alias=AliasChoices("REFLEX_DB_URL", "STOREFRONT_DATABASE_URL"),
+    )
+    secret_key: str = Field(default_factory=_dev_secret)
+
+    # Payments: without keys the local sandbox (localstripe) is started on loopback.
+    stripe_secret_key: str = Field(default="", validation_alias=AliasChoices("STRIPE_SECRET_KEY", "STOREFRONT_STRIPE_SECRET_KEY"))
+    stripe_publishable_key: str = Field(
+        default="", validation_alias=AliasChoices("STRIPE_PUBLISHABLE_KEY", "STOREFRONT_STRIPE_PUBLISHABLE_KEY")
+    )
+    stripe_webhook_secret: str = Field(
+        default="whsec_local_sandbox", validation_alias=AliasChoices("STRIPE_WEBHOOK_SECRET", "STOREFRONT_STRIPE_WEBHOOK_SECRET")
+    )
+    localstripe_port: int = 8420
+
+    # Mail: without an SMTP host, mail is captured locally (var/mail/ and a loopback SMTP server).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_capture_port: int = 8025
+    mail_from: str = "Vireux Genève <orders@vireux.example>"
+
+    @property
+    def uses_local_stripe(self) -> bool:
+        return not self.stripe_secret_key
+
+    @property
+    def uses_mail_capture(self) -> bool:
+        return not self.smtp_host
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
