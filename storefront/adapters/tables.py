@@ -1,0 +1,205 @@
+"""Database tables (SQLModel). Money is stored as integer minor units beside its currency.
+
+Designed for the roadmap: an order has many payment authorizations over time (a lapsed hold is
+renewed), lines track shipped and cancelled quantities (partial shipment, refunds of unshipped
+items), and every change is appended to `order_event`, never rewritten.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Collection(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=80)
+    name: str = Field(max_length=120)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    position: int = 0
+
+
+class Product(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=40)
+    slug: str = Field(unique=True, max_length=120)
+    name: str = Field(max_length=160)
+    collection_id: int = Field(foreign_key="collection.id", index=True)
+    case_material: str = Field(max_length=80, index=True)
+    diameter_mm: str = Field(sa_column=Column(Numeric(5, 1), nullable=False))
+    movement: str = Field(max_length=200)
+    water_resistance_m: int
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    images: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stock: int = Field(default=0, ge=0)
+    max_per_order: int = Field(default=1, ge=1)
+    active: bool = Field(default=True, index=True)
+    featured: bool = False
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProductPrice(SQLModel, table=True):
+    """The merchant's price list: one price per product and market currency (not a conversion)."""
+
+    __tablename__ = "product_price"
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    currency: str = Field(primary_key=True, max_length=3)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SanctionedDestination(SQLModel, table=True):
+    """Destinations under US sanctions (PAY-7); seeded from rules/sanctions.toml, editable by staff."""
+
+    __tablename__ = "sanctioned_destination"
+    __table_args__ = (UniqueConstraint("country", "region"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    country: str = Field(max_length=2, index=True)
+    region: Optional[str] = Field(default=None, max_length=10)
+    name: str = Field(max_length=120)
+    postal_prefixes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class TermsVersion(SQLModel, table=True):
+    """Published terms; rows are never edited, a new version is a new row (GTC-1.4)."""
+
+    __tablename__ = "terms_version"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    version: str = Field(unique=True, max_length=20)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    published_at: datetime = Field(index=True)
+
+
+class SdnEntry(SQLModel, table=True):
+    """One entry of the OFAC SDN list as loaded (sdn.csv + alt.csv)."""
+
+    __tablename__ = "sdn_entry"
+    uid: str = Field(primary_key=True, max_length=20)
+    name: str = Field(max_length=400)
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    programs: str = Field(default="", max_length=400)
+    kind: str = Field(default="", max_length=40)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "shop_order"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=32)
+    access_token: str = Field(max_length=64)
+    checkout_key: str = Field(unique=True, max_length=64)
+    status: str = Field(max_length=32, index=True)
+    channel: str = Field(default="web", max_length=16)
+    country: str = Field(max_length=2)
+    currency: str = Field(max_length=3)
+    locale: str = Field(max_length=20)
+    email: str = Field(max_length=320, index=True)
+    phone: str = Field(max_length=40)
+    full_name: str = Field(max_length=200)
+    birth_date: date
+    shipping_address: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    billing_address: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    subtotal_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    shipping_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    vat_rate: Optional[str] = Field(default=None, max_length=10)
+    vat_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    total_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    ship_by: date
+    terms_version_id: int = Field(foreign_key="terms_version.id")
+    terms_content_hash: str = Field(max_length=64)
+    terms_accepted_at: datetime
+    accepted_ip: str = Field(default="", max_length=64)
+    accepted_user_agent: str = Field(default="", max_length=400)
+    personal_use_declared: bool = False
+    screening: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payment_customer_id: Optional[str] = Field(default=None, max_length=80)
+    payment_deadline: Optional[datetime] = None
+    placed_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    product_id: int = Field(foreign_key="product.id")
+    reference: str = Field(max_length=40)
+    name: str = Field(max_length=160)
+    quantity: int
+    unit_price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    quantity_shipped: int = 0
+    quantity_cancelled: int = 0
+
+
+class PaymentAuthorization(SQLModel, table=True):
+    """One hold on the client's card; an order may have several over time (renewal, partial capture)."""
+
+    __tablename__ = "payment_authorization"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    idempotency_key: str = Field(unique=True, max_length=120)
+    intent_id: Optional[str] = Field(default=None, unique=True, max_length=80)
+    status: str = Field(max_length=32)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    captured_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    refunded_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    card_id: Optional[str] = Field(default=None, max_length=80)
+    brand: str = Field(default="", max_length=30)
+    last4: str = Field(default="", max_length=4)
+    decline_code: Optional[str] = Field(default=None, max_length=80)
+    capture_before: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderEvent(SQLModel, table=True):
+    """Append-only history of an order: what happened, when, by whom."""
+
+    __tablename__ = "order_event"
+    __table_args__ = (Index("ix_order_event_order_at", "order_id", "at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id")
+    type: str = Field(max_length=40)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(default="system", max_length=120)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OutboxEmail(SQLModel, table=True):
+    """Emails written in the same transaction as the change they announce, sent later by a worker."""
+
+    __tablename__ = "outbox_email"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedup_key: str = Field(unique=True, max_length=120)
+    order_id: Optional[int] = Field(default=None, foreign_key="shop_order.id", index=True)
+    kind: str = Field(max_length=40)
+    recipient: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    text_body: str = Field(sa_column=Column(Text, nullable=False))
+    html_body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    locked_until: Optional[datetime] = None
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: Optional[datetime] = None
+
+
+class WebhookEvent(SQLModel, table=True):
+    """Stripe event ids already applied, so a redelivered event changes nothing."""
+
+    __tablename__ = "webhook_event"
+    id: str = Field(primary_key=True, max_length=120)
+    type: str = Field(max_length=80)
+    received_at: datetime = Field(default_factory=utcnow)

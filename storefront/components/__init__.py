@@ -1,0 +1,1 @@
+"""Shared UI pieces: layout template, header, price notices."""

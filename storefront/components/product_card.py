@@ -1,0 +1,50 @@
+"""A watch in a grid: image, name, collection, price in the visitor's currency, availability."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from storefront.services.catalogue import ProductCard
+
+AVAILABILITY_COLOR = {"in_stock": "green", "low": "amber", "out_of_stock": "red"}
+
+
+def availability_badge(kind, text) -> rx.Component:
+    return rx.badge(
+        text,
+        color_scheme=rx.match(kind, ("in_stock", "green"), ("low", "amber"), "red"),
+        variant="soft", class_name="availability",
+    )
+
+
+def product_card(card: ProductCard) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.flex(
+                rx.image(src=card.image, alt=card.name, width="100%", height="auto", style={"aspectRatio": "1 / 1"},
+                         loading="lazy"),
+                rx.text(card.collection, size="1", color_scheme="gray", weight="medium",
+                        style={"textTransform": "uppercase", "letterSpacing": "0.08em"}),
+                rx.heading(card.name, size="4", as_="h3"),
+                rx.text(card.case_material, size="2", color_scheme="gray"),
+                rx.flex(
+                    rx.text(card.price, weight="bold", class_name="price"),
+                    availability_badge(card.availability_kind, card.availability),
+                    justify="between", align="center", wrap="wrap", gap="2",
+                ),
+                direction="column", gap="1",
+            ),
+            class_name="product-card",
+        ),
+        href="/watch/" + card.slug,
+        underline="none", color_scheme="gray", high_contrast=True,
+        data_reference=card.reference,
+    )
+
+
+def product_grid(cards) -> rx.Component:
+    return rx.grid(
+        rx.foreach(cards, product_card),
+        columns=rx.breakpoints(initial="1", xs="2", md="3", lg="4"),
+        gap="4", width="100%",
+    )

@@ -1,0 +1,38 @@
+import reflex as rx
+
+from storefront import routes
+from storefront.components.layout import page, pricing_notice
+from storefront.components.product_card import product_grid
+from storefront.settings import get_settings
+from storefront.state.catalogue import HomeState
+
+
+def collection_tile(col) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.flex(
+                rx.image(src=col.image, alt=col.name, width="96px", height="96px"),
+                rx.flex(rx.heading(col.name, size="4", as_="h3"), rx.text(col.description, size="2", color_scheme="gray"),
+                        direction="column", gap="1"),
+                gap="3", align="center",
+            ),
+        ),
+        href=routes.WATCHES + "?collection=" + col.slug, underline="none", color_scheme="gray", high_contrast=True,
+    )
+
+
+@page(routes.HOME, "Fine watches", on_load=[HomeState.load])
+def home() -> rx.Component:
+    return rx.flex(
+        rx.flex(
+            rx.heading(f"{get_settings().merchant_brand} — Haute horlogerie from Geneva", size="8", as_="h1"),
+            rx.text("Hand-finished movements, small series, delivered insured worldwide.", size="4", color_scheme="gray"),
+            direction="column", gap="2", padding_y="1.5rem",
+        ),
+        rx.heading("Collections", size="5", as_="h2"),
+        rx.grid(rx.foreach(HomeState.collections, collection_tile), columns=rx.breakpoints(initial="1", md="3"), gap="4"),
+        rx.heading("Featured pieces", size="5", as_="h2", margin_top="1rem"),
+        product_grid(HomeState.featured),
+        pricing_notice(),
+        direction="column", gap="4",
+    )

@@ -1,0 +1,159 @@
+"""Read models of the catalogue for one market: what listing and product pages show.
+
+Only active products are returned (GTC-3.1); each carries its own price in the market's
+currency from the price list (GTC-4.1), formatted by Babel for the visitor's locale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from babel.numbers import format_decimal
+from sqlmodel import Session, select
+
+from storefront.adapters.db import get_engine
+from storefront.adapters.tables import Collection, Product, ProductPrice
+from storefront.domain.catalogue import availability, max_orderable
+from storefront.domain.markets import Country
+from storefront.domain.money import Money
+
+SORTS = ("featured", "price_asc", "price_desc", "name")
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    reference: str
+    slug: str
+    name: str
+    collection: str
+    collection_slug: str
+    case_material: str
+    image: str
+    price: str
+    price_minor: int
+    availability: str
+    availability_kind: str
+
+
+@dataclass(frozen=True)
+class ProductDetail:
+    reference: str
+    slug: str
+    name: str
+    collection: str
+    collection_slug: str
+    case_material: str
+    diameter: str
+    movement: str
+    water_resistance: str
+    description: str
+    images: list[str]
+    price: str
+    availability: str
+    availability_kind: str
+    max_quantity: int
+
+
+@dataclass(frozen=True)
+class CollectionView:
+    slug: str
+    name: str
+    description: str
+    image: str
+
+
+def _priced_rows(session: Session, currency: str):
+    return (
+        select(Product, Collection, ProductPrice)
+        .join(Collection, Collection.id == Product.collection_id)
+        .join(ProductPrice, (ProductPrice.product_id == Product.id) & (ProductPrice.currency == currency))
+        .where(Product.active == True)  # noqa: E712
+    )
+
+
+def _card(product: Product, collection: Collection, price: ProductPrice, country: Country) -> ProductCard:
+    avail = availability(product.stock)
+    return ProductCard(
+        reference=product.reference,
+        slug=product.slug,
+        name=product.name,
+        collection=collection.name,
+        collection_slug=collection.slug,
+        case_material=product.case_material,
+        image="/" + (product.images[0] if product.images else "watches/placeholder.svg"),
+        price=Money(price.amount_minor, price.currency).format(country.locale),
+        price_minor=price.amount_minor,
+        availability=avail.text,
+        availability_kind=avail.kind.value,
+    )
+
+
+def list_products(
+    country: Country,
+    collection: str = "",
+    material: str = "",
+    sort: str = "featured",
+    featured_only: bool = False,
+) -> list[ProductCard]:
+    with Session(get_engine()) as session:
+        query = _priced_rows(session, country.currency)
+        if collection:
+            query = query.where(Collection.slug == collection)
+        if material:
+            query = query.where(Product.case_material == material)
+        if featured_only:
+            query = query.where(Product.featured == True)  # noqa: E712
+        order = {
+            "price_asc": (ProductPrice.amount_minor, Product.reference),
+            "price_desc": (ProductPrice.amount_minor.desc(), Product.reference),
+            "name": (Product.name, Product.reference),
+        }.get(sort, (Product.featured.desc(), Collection.position, Product.reference))
+        rows = session.exec(query.order_by(*order)).all()
+        return [_card(p, c, pr, country) for p, c, pr in rows]
+
+
+def product_detail(slug: str, country: Country) -> ProductDetail | None:
+    with Session(get_engine()) as session:
+        row = session.exec(_priced_rows(session, country.currency).where(Product.slug == slug)).first()
+        if row is None:
+            return None
+        product, collection, price = row
+        avail = availability(product.stock)
+        return ProductDetail(
+            reference=product.reference,
+            slug=product.slug,
+            name=product.name,
+            collection=collection.name,
+            collection_slug=collection.slug,
+            case_material=product.case_material,
+            diameter=f"{format_decimal(product.diameter_mm, locale=country.locale)} mm",
+            movement=product.movement,
+            water_resistance=f"{format_decimal(product.water_resistance_m, locale=country.locale)} m",
+            description=product.description,
+            images=["/" + image for image in product.images],
+            price=Money(price.amount_minor, price.currency).format(country.locale),
+            availability=avail.text,
+            availability_kind=avail.kind.value,
+            max_quantity=max_orderable(product.stock, product.max_per_order),
+        )
+
+
+def collections() -> list[CollectionView]:
+    with Session(get_engine()) as session:
+        result = []
+        for col in session.exec(select(Collection).order_by(Collection.position)).all():
+            first = session.exec(
+                select(Product).where(Product.collection_id == col.id, Product.active == True)  # noqa: E712
+                .order_by(Product.featured.desc(), Product.reference)
+            ).first()
+            image = "/" + first.images[0] if first and first.images else ""
+            result.append(CollectionView(col.slug, col.name, col.description, image))
+        return result
+
+
+def materials() -> list[str]:
+    with Session(get_engine()) as session:
+        rows = session.exec(
+            select(Product.case_material).where(Product.active == True).distinct().order_by(Product.case_material)  # noqa: E712
+        ).all()
+        return list(rows)

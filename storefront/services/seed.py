@@ -1,0 +1,79 @@
+"""Idempotent seed of the demo shop: inserts what is missing, never overwrites what staff changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from importlib import resources
+
+from sqlmodel import select
+
+from storefront.adapters.tables import Collection, Product, ProductPrice, SanctionedDestination, TermsVersion
+from storefront.domain.destinations import default_destinations
+from storefront.services.unit_of_work import UnitOfWork
+
+SEED = resources.files("storefront") / "seed"
+TERMS = (("2026-01", "General Terms and Conditions of Sale", datetime(2026, 1, 1, tzinfo=timezone.utc)),)
+
+
+def terms_hash(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def seed_all() -> dict[str, int]:
+    counts = {"collections": 0, "products": 0, "prices": 0, "destinations": 0, "terms": 0}
+    data = json.loads((SEED / "catalogue.json").read_text(encoding="utf-8"))
+    with UnitOfWork() as uow:
+        s = uow.session
+        by_slug = {c.slug: c for c in s.exec(select(Collection)).all()}
+        for position, row in enumerate(data["collections"]):
+            if row["slug"] not in by_slug:
+                col = Collection(slug=row["slug"], name=row["name"], description=row["description"], position=position)
+                s.add(col)
+                by_slug[row["slug"]] = col
+                counts["collections"] += 1
+        s.flush()
+        existing = {p.reference: p for p in s.exec(select(Product)).all()}
+        for row in data["products"]:
+            product = existing.get(row["reference"])
+            if product is None:
+                product = Product(
+                    reference=row["reference"],
+                    slug=row["slug"],
+                    name=row["name"],
+                    collection_id=by_slug[row["collection"]].id,
+                    case_material=row["case_material"],
+                    diameter_mm=Decimal(row["diameter_mm"]),
+                    movement=row["movement"],
+                    water_resistance_m=row["water_resistance_m"],
+                    description=row["description"],
+                    images=row["images"],
+                    stock=row["stock"],
+                    max_per_order=row["max_per_order"],
+                    active=row["active"],
+                    featured=row.get("featured", False),
+                )
+                s.add(product)
+                s.flush()
+                counts["products"] += 1
+            priced = {pp.currency for pp in s.exec(select(ProductPrice).where(ProductPrice.product_id == product.id)).all()}
+            for currency, minor in row["prices"].items():
+                if currency not in priced:
+                    s.add(ProductPrice(product_id=product.id, currency=currency, amount_minor=int(minor)))
+                    counts["prices"] += 1
+        known = {(d.country, d.region) for d in s.exec(select(SanctionedDestination)).all()}
+        for dest in default_destinations():
+            if (dest.country, dest.region) not in known:
+                s.add(SanctionedDestination(country=dest.country, region=dest.region, name=dest.name,
+                                            postal_prefixes=list(dest.postal_prefixes)))
+                counts["destinations"] += 1
+        versions = {t.version for t in s.exec(select(TermsVersion)).all()}
+        for version, title, published in TERMS:
+            if version not in versions:
+                body = (SEED / "terms" / f"{version}.md").read_text(encoding="utf-8")
+                s.add(TermsVersion(version=version, title=title, body=body, content_hash=terms_hash(body), published_at=published))
+                counts["terms"] += 1
+        uow.commit()
+    return counts

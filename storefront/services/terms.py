@@ -1,0 +1,72 @@
+"""Terms of sale as published versions: the current one for checkout, every earlier one archived (GTC-1.4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from babel.dates import format_date
+from sqlmodel import Session, select
+
+from storefront.adapters.db import get_engine
+from storefront.adapters.tables import TermsVersion
+
+
+@dataclass(frozen=True)
+class TermsBlock:
+    kind: str  # "heading" or "paragraph"
+    text: str
+
+
+@dataclass(frozen=True)
+class TermsView:
+    id: int
+    version: str
+    title: str
+    published: str
+    content_hash: str
+    blocks: list[TermsBlock]
+
+
+def _blocks(body: str) -> list[TermsBlock]:
+    blocks = []
+    for raw in body.splitlines():
+        line = raw.strip()
+        if line.startswith("#"):
+            blocks.append(TermsBlock("heading", line.lstrip("#").strip()))
+        elif line:
+            blocks.append(TermsBlock("paragraph", line))
+    return blocks
+
+
+def _view(row: TermsVersion, locale: str) -> TermsView:
+    return TermsView(row.id, row.version, row.title, format_date(row.published_at, "long", locale=locale),
+                     row.content_hash, _blocks(row.body))
+
+
+def current(now: datetime | None = None) -> TermsVersion | None:
+    now = now or datetime.now(timezone.utc)
+    with Session(get_engine()) as session:
+        rows = session.exec(select(TermsVersion).order_by(TermsVersion.published_at.desc())).all()
+        return next((r for r in rows if _aware(r.published_at) <= now), None)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def view(version: str | None, locale: str) -> TermsView | None:
+    """The requested archived version, or the current one when none is asked for."""
+    if version:
+        with Session(get_engine()) as session:
+            row = session.exec(select(TermsVersion).where(TermsVersion.version == version)).first()
+    else:
+        row = current()
+    return _view(row, locale) if row else None
+
+
+def archive(locale: str) -> list[tuple[str, str]]:
+    now = datetime.now(timezone.utc)
+    with Session(get_engine()) as session:
+        rows = session.exec(select(TermsVersion).order_by(TermsVersion.published_at.desc())).all()
+        return [(r.version, format_date(r.published_at, "long", locale=locale)) for r in rows if _aware(r.published_at) <= now]

@@ -1,0 +1,57 @@
+"""The shopper's country (market, currency, locale) and cart, remembered in the browser.
+
+Both live in localStorage so they survive reloads and browser restarts; the server re-validates
+them on every event because any browser can send anything.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from storefront.domain.markets import Country, country_from_accept_language
+from storefront.services import cart as cart_service
+from storefront.services.markets import CountryOption, country_options, deliverable, sanctioned_countries
+from storefront.settings import get_settings
+
+
+class ShopState(rx.State):
+    country: str = rx.LocalStorage("", name="vx_country", sync=True)
+    origin: str = rx.LocalStorage("", name="vx_origin")
+    cart_json: str = rx.LocalStorage("{}", name="vx_cart", sync=True)
+    countries: list[CountryOption] = []
+    origin_notice: str = ""
+    cart_count: int = 0
+    ready: bool = False
+
+    def market(self) -> Country:
+        """The current country, falling back to the merchant's default if the stored one is not offered."""
+        return deliverable(self.country) or deliverable(get_settings().default_country)
+
+    @rx.event
+    def init(self):
+        """Runs on every page load: settle the country (from the browser's language the first time)."""
+        if not self.origin:
+            self.origin = country_from_accept_language(self.router.headers.accept_language) or "-"
+        if deliverable(self.country) is None:
+            self.country = (deliverable(self.origin) or self.market()).code
+        blocked = sanctioned_countries()
+        self.origin_notice = (
+            f"We cannot deliver to {blocked[self.origin]}: delivery there is not possible under the sanctions we comply with. "
+            "You are welcome to browse the collection."
+            if self.origin in blocked else ""
+        )
+        if not self.countries:
+            self.countries = country_options()
+        self.cart_count = sum(cart_service.parse(self.cart_json).values())
+        self.ready = True
+
+    @rx.event
+    def set_country(self, code: str):
+        if not isinstance(code, str) or deliverable(code) is None:
+            return rx.toast.error("Please choose a country from the list.")
+        self.country = code
+
+    @rx.var
+    def currency(self) -> str:
+        found = deliverable(self.country)
+        return found.currency if found else ""

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import reflex as rx
+
+from storefront.services import terms
+from storefront.services.terms import TermsView
+from storefront.state.shop import ShopState
+
+
+class TermsState(ShopState):
+    terms: TermsView | None = None
+    versions: list[list[str]] = []
+
+    @rx.event
+    def load(self):
+        wanted = self.router.url.query_parameters.get("version", "")
+        locale = self.market().locale
+        self.terms = terms.view(wanted if isinstance(wanted, str) else None, locale)
+        self.versions = [list(v) for v in terms.archive(locale)]

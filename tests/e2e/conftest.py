@@ -1,0 +1,108 @@
+"""Session-scoped app harness: the production build served once, driven by Debian Chromium."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="session")
+def shop_env():
+    """Environment of the served shop: its own database, so tests never touch a developer's data."""
+    tmp = tempfile.mkdtemp(prefix="storefront-e2e-")
+    env = dict(os.environ)
+    env["REFLEX_DB_URL"] = os.environ.get("E2E_DB_URL", f"sqlite:///{tmp}/e2e.db")
+    env["STOREFRONT_MAIL_DIR"] = f"{tmp}/mail"
+    return env
+
+
+@pytest.fixture(scope="session")
+def shop_url(shop_env):
+    port = free_port()
+    env = dict(shop_env)
+    for cmd in ("migrate", "seed"):
+        subprocess.run([sys.executable, "-m", "storefront", cmd], cwd=ROOT, env=env, check=True)
+    log = open(Path(tempfile.gettempdir()) / f"storefront-e2e-{port}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "storefront", "serve", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/api/health", timeout=240, proc=proc)
+        wait_http(url + "/", timeout=60, proc=proc)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def viewport(request):
+    return request.param
+
+
+@pytest.fixture
+def context(browser, viewport):
+    size = DESKTOP if viewport == "desktop" else PHONE
+    ctx = browser.new_context(viewport=size, locale="de-CH", is_mobile=viewport == "phone",
+                              has_touch=viewport == "phone")
+    ctx.set_default_timeout(15000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context, shop_url):
+    pg = context.new_page()
+    pg.base = shop_url  # type: ignore[attr-defined]
+    return pg
