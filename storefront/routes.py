@@ -15,6 +15,8 @@ class Route:
 
 
 ROUTES: list[Route] = []
+# Events that fill a page's data for the current country; re-run when the country changes.
+PAGE_LOADERS: dict[str, list] = {}
 
 HOME = "/"
 WATCHES = "/watches"
@@ -27,3 +29,8 @@ ORDER = "/order/[reference]"
 
 def watch_url(slug) -> str:
     return "/watch/" + slug
+
+
+def loaders_for(path: str) -> list:
+    path = "/" + (path or "").strip("/")
+    return PAGE_LOADERS.get("/" if path in ("/", "/index") else path, [])

@@ -12,11 +12,11 @@ from storefront.state.shop import ShopState
 MAX_WIDTH = "1200px"
 
 
-def country_selector(reload_events: list) -> rx.Component:
+def country_selector() -> rx.Component:
     return rx.el.select(
         rx.foreach(ShopState.countries, lambda c: rx.el.option(c.label, value=c.code)),
         value=ShopState.country,
-        on_change=[ShopState.set_country, *reload_events],
+        on_change=ShopState.set_country,
         aria_label="Country of delivery",
         id="country-select",
         style={"maxWidth": "11rem", "padding": "0.35rem", "borderRadius": "6px",
@@ -24,13 +24,13 @@ def country_selector(reload_events: list) -> rx.Component:
     )
 
 
-def header(reload_events: list) -> rx.Component:
+def header() -> rx.Component:
     return rx.el.header(
         rx.flex(
             rx.link(rx.image(src="/logo.svg", alt=get_settings().merchant_brand, height="36px", width="144px"), href=routes.HOME),
             rx.flex(
                 rx.link("Watches", href=routes.WATCHES, size="3", color_scheme="gray", high_contrast=True),
-                country_selector(reload_events),
+                country_selector(),
                 rx.link(
                     rx.flex(rx.icon("shopping-bag", size=20), rx.text(ShopState.cart_count, id="cart-count"),
                             align="center", gap="1"),
@@ -70,13 +70,17 @@ def footer() -> rx.Component:
 
 
 def page(route: str, title: str, on_load: list | None = None):
-    """Wrap a page body in the shop layout and register it; `on_load` events also re-run on a country change."""
+    """Wrap a page body in the shop layout and register it.
+
+    The page's `on_load` events run once the country is settled (ShopState.init) and again whenever
+    the shopper changes country, so every price on the page is re-rendered in the new currency.
+    """
     page_events = list(on_load or [])
 
     def decorator(body_fn):
         def component() -> rx.Component:
             return rx.box(
-                header(page_events),
+                header(),
                 origin_banner(),
                 rx.el.main(body_fn(), max_width=MAX_WIDTH, margin="0 auto", padding="1rem", width="100%"),
                 footer(),
@@ -84,10 +88,8 @@ def page(route: str, title: str, on_load: list | None = None):
             )
 
         component.__name__ = body_fn.__name__
-        routes.ROUTES.append(
-            routes.Route(route, f"{title} · {get_settings().merchant_brand}", component,
-                         [ShopState.init, CartState.refresh, *page_events])
-        )
+        routes.ROUTES.append(routes.Route(route, f"{title} · {get_settings().merchant_brand}", component, [ShopState.init]))
+        routes.PAGE_LOADERS[route] = [CartState.refresh, *page_events]
         return component
 
     return decorator

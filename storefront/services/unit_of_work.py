@@ -16,7 +16,7 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
-        self.session = Session(self._engine, expire_on_commit=False)
+        self.session = Session(self._engine.execution_options(writer=True), expire_on_commit=False)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from storefront import routes
 from storefront.domain.markets import Country, country_from_accept_language
 from storefront.services import cart as cart_service
 from storefront.services.markets import CountryOption, country_options, deliverable, sanctioned_countries
@@ -27,21 +28,36 @@ class ShopState(rx.State):
         """The current country, falling back to the merchant's default if the stored one is not offered."""
         return deliverable(self.country) or deliverable(get_settings().default_country)
 
+    def _page_loaders(self) -> list:
+        return routes.loaders_for(self.router.page.path)
+
     @rx.event
     def init(self):
-        """Runs on every page load: settle the country (from the browser's language the first time)."""
+        """Runs on every page load; the first visit asks the browser for its languages to pick a country."""
+        if not self.countries:
+            self.countries = country_options()
+        if not self.origin or deliverable(self.country) is None:
+            return rx.call_script("(navigator.languages || [navigator.language]).join(',')", callback=ShopState.detect)
+        self._settle()
+        return self._page_loaders()
+
+    @rx.event
+    def detect(self, languages: str):
+        header = languages if isinstance(languages, str) and languages else self.router.headers.accept_language
         if not self.origin:
-            self.origin = country_from_accept_language(self.router.headers.accept_language) or "-"
+            self.origin = country_from_accept_language(header[:500]) or "-"
         if deliverable(self.country) is None:
             self.country = (deliverable(self.origin) or self.market()).code
+        self._settle()
+        return self._page_loaders()
+
+    def _settle(self) -> None:
         blocked = sanctioned_countries()
         self.origin_notice = (
             f"We cannot deliver to {blocked[self.origin]}: delivery there is not possible under the sanctions we comply with. "
             "You are welcome to browse the collection."
             if self.origin in blocked else ""
         )
-        if not self.countries:
-            self.countries = country_options()
         self.cart_count = sum(cart_service.parse(self.cart_json).values())
         self.ready = True
 
@@ -50,6 +66,7 @@ class ShopState(rx.State):
         if not isinstance(code, str) or deliverable(code) is None:
             return rx.toast.error("Please choose a country from the list.")
         self.country = code
+        return self._page_loaders()
 
     @rx.var
     def currency(self) -> str:

@@ -1,0 +1,452 @@
+"""The one place that talks to Stripe (or the localstripe sandbox, which speaks the same API).
+
+Results come back as small frozen dataclasses (in the spirit of Saleor's gateway data objects)
+so services never handle Stripe objects or Stripe exceptions. Each gateway owns its own
+`stripe.StripeClient`; nothing here touches `stripe.api_key` or `stripe.api_base`, so a sandbox
+gateway and a real one (or two sandboxes in parallel tests) can live in one process.
+
+Card numbers and security codes never reach this module: the browser turns them into a `tok_…`
+with Stripe.js, and everything here works on tokens, ids and the last four digits.
+
+Only parameters that both real Stripe and localstripe 1.15 accept are sent; localstripe rejects
+any unknown parameter with 400 "Unexpected <name>" (found: `description` and
+`cancellation_reason` on payment intents, `setup_future_usage`). Where the two differ the
+gateway switches on `sandbox`.
+
+Calls are blocking; callers run them in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import stripe
+
+from storefront.adapters.localstripe_server import SANDBOX_SECRET_KEY, sandbox_url
+from storefront.domain.cards import canonical_brand
+from storefront.domain.money import Money
+
+AuthorizationStatus = Literal["held", "requires_action", "declined", "canceled", "captured", "pending"]
+
+WEBHOOK_TOLERANCE_SECONDS = 300
+_HTTP_TIMEOUT_SECONDS = 30
+
+
+class PaymentGatewayError(Exception):
+    """Stripe could not do what was asked. `retryable` is true when trying again later may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool = False, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.code = code
+
+
+class CardDeclined(PaymentGatewayError):
+    """The issuer refused the card (PAY-3): the client must contact their issuer or use another card."""
+
+    def __init__(self, message: str, decline_code: str | None) -> None:
+        super().__init__(message, retryable=False, code=decline_code)
+        self.decline_code = decline_code
+
+
+class InvalidWebhook(PaymentGatewayError):
+    """A webhook whose signature, secret or age does not check out; answer 400 and do nothing."""
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    customer_id: str
+    card_id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class Authorization:
+    intent_id: str | None
+    status: AuthorizationStatus
+    client_secret: str | None
+    amount: Money
+    capture_before: datetime | None = None
+    decline_code: str | None = None
+    decline_message: str | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.status == "held"
+
+
+def _field(obj: Any, *path: str) -> Any:
+    """Walk nested Stripe objects or dicts; None where a step is missing (SDK 16 objects are not dicts)."""
+    for key in path:
+        if obj is None or isinstance(obj, str):
+            return None
+        try:
+            if key not in obj:
+                return None
+            obj = obj[key]
+        except (TypeError, KeyError):
+            return None
+    return obj
+
+
+def card_brand_of(obj: Any) -> str:
+    """The card brand as the shop's canonical key ("visa", "amex", "jcb", "diners", ...).
+
+    Card sources spell brands for people ("American Express"), PaymentMethods use codes
+    ("amex"); `storefront.domain.cards` (rules/payments.toml) holds the one spelling table, so an
+    unlisted spelling comes back as "unknown" and is refused by the brand check (PAY-1).
+
+    Accepts what the API hands back, as Stripe objects or plain dicts: a card source (`brand`),
+    a PaymentMethod (`card.brand`), a Charge (`payment_method_details.card.brand`), or a
+    PaymentIntent whose `payment_method` or `latest_charge` is expanded. An object that carries
+    no brand at all is a programming error (usually something not expanded), hence ValueError
+    rather than a guess.
+    """
+    candidates = (
+        _field(obj, "brand"),
+        _field(obj, "card", "brand"),
+        _field(obj, "payment_method_details", "card", "brand"),
+    )
+    for raw in candidates:
+        if isinstance(raw, str) and raw:
+            return canonical_brand(raw)
+    for nested in ("payment_method", "latest_charge", "source", "default_source"):
+        inner = _field(obj, nested)
+        if inner is not None and not isinstance(inner, str):
+            try:
+                return card_brand_of(inner)
+            except ValueError:
+                continue
+    raise ValueError(f"no card brand on {_field(obj, 'object') or type(obj).__name__} {_field(obj, 'id') or ''}".strip())
+
+
+def _money(minor: Any, currency: str) -> Money:
+    return Money(int(minor), currency.upper())
+
+
+def _translate(exc: stripe.StripeError) -> PaymentGatewayError:
+    if isinstance(exc, stripe.CardError):
+        return CardDeclined(exc.user_message or "The card was declined.", _decline_code(exc))
+    retryable = isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)) or (
+        isinstance(exc, stripe.APIError) and (exc.http_status or 500) >= 500
+    )
+    return PaymentGatewayError(exc.user_message or type(exc).__name__, retryable=retryable, code=exc.code)
+
+
+def _decline_code(exc: stripe.StripeError) -> str | None:
+    # Real Stripe says why (decline_code "insufficient_funds"); localstripe only says "card_declined".
+    return _field(exc.error, "decline_code") or exc.code
+
+
+class StripeGateway:
+    """Card payments with a separate authorization (hold) and capture (PAY-5)."""
+
+    def __init__(
+        self,
+        secret_key: str,
+        webhook_secret: str,
+        *,
+        api_base: str | None = None,
+        sandbox: bool = False,
+        max_network_retries: int | None = None,
+    ) -> None:
+        if not secret_key:
+            raise ValueError("a Stripe secret key is required (use from_settings for the sandbox)")
+        self.sandbox = sandbox
+        self._webhook_secret = webhook_secret
+        # The sandbox ignores Idempotency-Key, so an automatic retry there could hold twice.
+        retries = max_network_retries if max_network_retries is not None else (0 if sandbox else 2)
+        self._client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=retries,
+            http_client=stripe.RequestsClient(timeout=_HTTP_TIMEOUT_SECONDS),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> StripeGateway:
+        """Real Stripe when a secret key is configured, else the loopback sandbox (which must be running)."""
+        if settings.uses_local_stripe:
+            return cls(
+                SANDBOX_SECRET_KEY,
+                settings.stripe_webhook_secret,
+                api_base=sandbox_url(settings.localstripe_port),
+                sandbox=True,
+            )
+        return cls(settings.stripe_secret_key, settings.stripe_webhook_secret)
+
+    # -- cards ---------------------------------------------------------------------------------
+
+    def card_of_token(self, token: str) -> CardDetails:
+        """What card a browser token stands for, so a refused brand (PAY-1) stops before anything is saved."""
+        try:
+            tok = self._client.v1.tokens.retrieve(token)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        card = _field(tok, "card")
+        if card is None:
+            raise PaymentGatewayError(f"token {token} is not a card token")
+        return CardDetails(card_brand_of(card), card["last4"], int(card["exp_month"]), int(card["exp_year"]))
+
+    def save_card(self, token: str, email: str, name: str, idempotency_key: str) -> SavedCard:
+        """Store the card with Stripe under a new customer, for later holds without the client.
+
+        The issuer validates the card here (PAY-3), so a card refused at this point raises
+        CardDeclined. `default_source` is expanded to read the card in the same round trip.
+        """
+        try:
+            customer = self._client.v1.customers.create(
+                params={"source": token, "email": email, "name": name, "expand": ["default_source"]},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        card = customer.default_source
+        if card is None or isinstance(card, str):
+            raise PaymentGatewayError(f"customer {customer.id} came back without its card")
+        return SavedCard(
+            customer_id=customer.id,
+            card_id=card.id,
+            brand=card_brand_of(card),
+            last4=card.last4,
+            exp_month=int(card.exp_month),
+            exp_year=int(card.exp_year),
+        )
+
+    # -- holds ---------------------------------------------------------------------------------
+
+    def authorize(
+        self,
+        amount: Money,
+        customer_id: str,
+        card_id: str,
+        idempotency_key: str,
+        description: str = "",
+        metadata: dict[str, str] | None = None,
+        *,
+        off_session: bool = False,
+    ) -> Authorization:
+        """Hold `amount` on the saved card without charging it (capture_method=manual).
+
+        `off_session=True` is for re-authorizing without the client present (a lapsed hold, the
+        unshipped rest after a partial capture); an issuer that then asks for 3-D Secure comes
+        back as declined with code "authentication_required" on real Stripe.
+        A decline is a normal outcome, returned as status "declined", not raised.
+        """
+        meta = {str(k): str(v) for k, v in (metadata or {}).items()}
+        params: dict[str, Any] = {
+            "amount": amount.minor,
+            "currency": amount.currency.lower(),
+            "capture_method": "manual",
+            "payment_method": card_id,
+            "customer": customer_id,
+            "confirm": True,
+            # Cards only: otherwise real Stripe wants a return_url for redirect-based methods.
+            "payment_method_types": ["card"],
+            "metadata": meta,
+            "expand": ["latest_charge"],
+        }
+        if off_session:
+            params["off_session"] = True
+        if description:
+            if self.sandbox:
+                meta.setdefault("description", description)
+            else:
+                params["description"] = description
+        try:
+            intent = self._client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.CardError as exc:
+            return Authorization(
+                intent_id=_field(exc.error, "payment_intent", "id"),
+                status="declined",
+                client_secret=None,
+                amount=amount,
+                decline_code=_decline_code(exc),
+                decline_message=exc.user_message,
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return self._authorization(intent)
+
+    def retrieve(self, intent_id: str) -> Authorization:
+        """The intent's state now, e.g. after the client finished 3-D Secure in the browser (PAY-4)."""
+        try:
+            intent = self._client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return self._authorization(intent)
+
+    def cancel(self, intent_id: str, idempotency_key: str | None = None) -> None:
+        """Release the hold. Cancelling an already cancelled intent is a no-op, so retries are safe."""
+        try:
+            self._client.v1.payment_intents.cancel(intent_id, options=_options(idempotency_key))
+        except stripe.InvalidRequestError as exc:
+            if self.retrieve(intent_id).status != "canceled":
+                raise _translate(exc) from exc
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def capture(self, intent_id: str, amount: Money | None = None, idempotency_key: str | None = None) -> Money:
+        """Charge the held card for `amount` (all of the hold when None); returns what was captured.
+
+        A partial capture releases the rest of the hold. Repeating a capture that already went
+        through returns the captured amount instead of failing, so a worker that crashed after
+        Stripe answered can simply retry (the sandbox ignores idempotency keys).
+        The intent is read first: localstripe would capture even a cancelled intent (which then
+        still reads "canceled"), and a wrong currency must be caught before money moves.
+        """
+        before = self._intent(intent_id)
+        if amount is not None and amount.currency.lower() != before.currency:
+            raise PaymentGatewayError(f"{intent_id} is held in {before.currency.upper()}, not {amount.currency}")
+        if before.status == "succeeded":
+            return self._checked_capture(intent_id, before, amount)
+        if before.status != "requires_capture":
+            raise PaymentGatewayError(f"{intent_id} is {before.status}, not held; nothing to capture")
+        params: dict[str, Any] = {"expand": ["latest_charge"]}
+        if amount is not None:
+            params["amount_to_capture"] = amount.minor
+        try:
+            intent = self._client.v1.payment_intents.capture(intent_id, params=params, options=_options(idempotency_key))
+        except stripe.InvalidRequestError as exc:
+            intent = self._intent(intent_id)
+            if intent.status != "succeeded":
+                raise _translate(exc) from exc
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return self._checked_capture(intent_id, intent, amount)
+
+    def _checked_capture(self, intent_id: str, intent: Any, amount: Money | None) -> Money:
+        captured = _captured(intent)
+        if amount is not None and captured != amount:
+            raise PaymentGatewayError(f"{intent_id} captured {captured.minor} {captured.currency}, not {amount.minor}")
+        return captured
+
+    def refund(self, intent_id: str, amount: Money | None, idempotency_key: str) -> str:
+        """Give back `amount` of a captured payment (everything still refundable when None); returns the refund id.
+
+        The amount is always sent explicitly and checked against what is still refundable first:
+        localstripe, asked for "everything", refunds the whole original hold even after a partial
+        capture or an earlier refund, and it accepts refunds of uncaptured or over-refunded charges.
+        """
+        intent = self._intent(intent_id)
+        refundable = _captured(intent) - _refunded(intent)
+        if amount is None:
+            amount = refundable
+        if amount.currency != refundable.currency:
+            raise PaymentGatewayError(f"{intent_id} is in {refundable.currency}, not {amount.currency}")
+        if amount.minor <= 0 or amount.minor > refundable.minor:
+            raise PaymentGatewayError(
+                f"cannot refund {amount.minor} on {intent_id}: {refundable.minor} {refundable.currency} is refundable"
+            )
+        try:
+            refund = self._client.v1.refunds.create(
+                params={"payment_intent": intent_id, "amount": amount.minor},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return refund.id
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def verify_webhook(self, payload: bytes, signature_header: str | None) -> stripe.Event:
+        """Check the Stripe-Signature (HMAC-SHA256 with the endpoint secret, at most 300 s old) and parse the event."""
+        if not self._webhook_secret:
+            raise InvalidWebhook("no webhook secret is configured")
+        try:
+            return self._client.construct_event(
+                payload, signature_header, self._webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise InvalidWebhook(f"webhook signature rejected: {exc.user_message}") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidWebhook("webhook payload is not JSON") from exc
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _intent(self, intent_id: str) -> Any:
+        try:
+            return self._client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def _authorization(self, intent: Any) -> Authorization:
+        status = intent.status
+        error = _field(intent, "last_payment_error")
+        mapped: AuthorizationStatus
+        if status == "requires_capture":
+            mapped = "held"
+        elif status == "requires_action":
+            mapped = "requires_action"
+        elif status == "requires_payment_method":
+            mapped = "declined"
+        elif status == "canceled":
+            mapped = "canceled"
+        elif status == "succeeded":
+            mapped = "captured"
+        else:
+            mapped = "pending"
+        return Authorization(
+            intent_id=intent.id,
+            status=mapped,
+            client_secret=intent.client_secret if mapped == "requires_action" else None,
+            amount=_money(intent.amount, intent.currency),
+            capture_before=_capture_before(intent),
+            decline_code=(_field(error, "decline_code") or _field(error, "code")) if mapped == "declined" else None,
+            decline_message=_field(error, "message") if mapped == "declined" else None,
+        )
+
+
+def _options(idempotency_key: str | None) -> dict[str, Any]:
+    return {"idempotency_key": idempotency_key} if idempotency_key else {}
+
+
+def _capture_before(intent: Any) -> datetime | None:
+    """Stripe's own deadline for the hold; localstripe's charges have no payment_method_details, hence None."""
+    stamp = _field(intent, "latest_charge", "payment_method_details", "card", "capture_before")
+    return datetime.fromtimestamp(int(stamp), UTC) if stamp else None
+
+
+def _captured(intent: Any) -> Money:
+    """What the card was charged: `amount_received` on real Stripe, which localstripe lacks.
+
+    localstripe books the released rest of a partial capture as a refund on the charge that has
+    no `payment_intent` (refunds made through this gateway always name the intent), so the
+    captured amount is the hold minus those.
+    """
+    received = _field(intent, "amount_received")
+    if received is not None:
+        return _money(received, intent.currency)
+    charge = _field(intent, "latest_charge")
+    if charge is None or not _field(charge, "captured"):
+        return Money.zero(intent.currency.upper())
+    released = sum(int(r["amount"]) for r in _sandbox_refunds(charge) if not _field(r, "payment_intent"))
+    return _money(int(charge["amount"]) - released, intent.currency)
+
+
+def _refunded(intent: Any) -> Money:
+    charge = _field(intent, "latest_charge")
+    if charge is None:
+        return Money.zero(intent.currency.upper())
+    if _field(charge, "amount_captured") is not None:  # real Stripe: amount_refunded counts real refunds only
+        return _money(_field(charge, "amount_refunded") or 0, intent.currency)
+    return _money(sum(int(r["amount"]) for r in _sandbox_refunds(charge) if _field(r, "payment_intent")), intent.currency)
+
+
+def _sandbox_refunds(charge: Any) -> list[Any]:
+    # localstripe embeds the charge's refunds (first 10), enough for one order's few refunds.
+    return list(_field(charge, "refunds", "data") or [])

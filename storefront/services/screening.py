@@ -1,0 +1,47 @@
+"""Sanctions screening against the SDN list held in the database (loaded by `python -m storefront sanctions load`).
+
+The prepared list is cached per process and rebuilt when the table changes (count and max uid),
+so a fresh load is picked up by every worker without a restart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from storefront.adapters.db import get_engine
+from storefront.adapters.tables import SanctionedDestination, SdnEntry as SdnRow
+from storefront.domain import screening
+from storefront.domain.destinations import SanctionedDestination as Destination
+from storefront.domain.destinations import destination_refusal
+
+_cache: dict = {"key": None, "prepared": None}
+
+
+def _prepared(session: Session):
+    key = session.exec(select(func.count(), func.max(SdnRow.uid))).one()
+    if _cache["key"] != tuple(key):
+        rows = session.exec(select(SdnRow)).all()
+        entries = [screening.SdnEntry(r.uid, r.name, tuple(r.aliases), r.programs, r.kind) for r in rows]
+        _cache["prepared"] = screening.prepare(entries)
+        _cache["key"] = tuple(key)
+    return _cache["prepared"]
+
+
+def screen_names(names: list[str]) -> screening.ScreeningResult:
+    """The most severe result over all names (buyer, recipient, billing name)."""
+    with Session(get_engine()) as session:
+        prepared = _prepared(session)
+    results = [screening.screen(name, prepared) for name in dict.fromkeys(n for n in names if n)]
+    order = {screening.Verdict.MATCH: 2, screening.Verdict.POSSIBLE: 1, screening.Verdict.CLEAR: 0}
+    return max(results, key=lambda r: (order[r.verdict], r.score))
+
+
+def destinations() -> list[Destination]:
+    with Session(get_engine()) as session:
+        return [Destination(d.country, d.region, d.name, tuple(d.postal_prefixes))
+                for d in session.exec(select(SanctionedDestination)).all()]
+
+
+def refuse_destination(country: str, region: str, postal_code: str) -> str | None:
+    return destination_refusal(country, region or None, postal_code, destinations())

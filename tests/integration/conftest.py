@@ -1,0 +1,1 @@
+from tests.integration.stripe_fixtures import *  # noqa
