@@ -58,10 +58,10 @@ def footer() -> rx.Component:
     return rx.el.footer(
         rx.flex(
             rx.text(f"{s.merchant_name} · {s.merchant_street}, {s.merchant_postcode} {s.merchant_city}", size="1"),
-            rx.flex(
-                rx.link("Terms of sale", href=routes.TERMS, size="1"),
-                rx.link(s.merchant_email, href=f"mailto:{s.merchant_email}", size="1"),
-                gap="3",
+            rx.text(
+                rx.link("Terms of sale", href=routes.TERMS), " · ",
+                rx.link(s.merchant_email, href=f"mailto:{s.merchant_email}"),
+                size="1",
             ),
             justify="between", wrap="wrap", gap="2", max_width=MAX_WIDTH, margin="0 auto", padding="1.5rem 1rem",
         ),

@@ -42,7 +42,7 @@ def detail() -> rx.Component:
             rx.heading(p.name, size="8", as_="h1"),
             rx.text("Ref. ", p.reference, size="2", color_scheme="gray"),
             rx.text(p.price, size="6", weight="bold", class_name="price", id="price"),
-            availability_badge(p.availability_kind, p.availability),
+            rx.box(availability_badge(p.availability_kind, p.availability)),
             rx.text(p.description),
             rx.cond(p.max_quantity > 0,
                     rx.text("Up to ", p.max_quantity.to_string(), " per order.", size="2", color_scheme="gray",
