@@ -1,4 +1,4 @@
-"""Operations commands: `python -m storefront <command>` (migrate, seed, serve, ...)."""
+"""Operations commands: `python -m storefront <command>` (migrate, seed, serve, sanctions, jobs ...)."""
 
 from __future__ import annotations
 
@@ -26,21 +26,71 @@ def seed(_args) -> None:
     print("seed: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
 
 
+def sanctions_load(args) -> None:
+    from storefront.adapters.sanctions_csv import load_sdn
+    from storefront.services.sanctions import replace_list
+
+    print(f"loaded {replace_list(load_sdn(args.sdn, args.alt))} SDN entries")
+
+
+def jobs_run(_args) -> None:
+    from storefront.services.jobs import run_once
+
+    print(run_once())
+
+
+def _sidecars(port: int) -> list:
+    """The local payment sandbox and mail catcher, when no real Stripe keys or SMTP server are configured."""
+    from storefront.adapters import localstripe_server
+    from storefront.settings import VAR_DIR, get_settings
+
+    s = get_settings()
+    started: list = []
+    if s.uses_local_stripe:
+        sandbox = localstripe_server.ensure_running(
+            s.localstripe_port, state_file=VAR_DIR / "localstripe.pickle", log_file=VAR_DIR / "localstripe.log")
+        sandbox.register_webhook(f"http://127.0.0.1:{port}/api/stripe/webhook", s.stripe_webhook_secret)
+        started.append(sandbox)
+        print(f"==> Payment sandbox (localstripe) on {sandbox.url}")
+    if s.uses_mail_capture:
+        mail = subprocess.Popen(
+            [sys.executable, "-m", "storefront.adapters.mail_capture", "--port", str(s.mail_capture_port),
+             "--dir", str(s.mail_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(mail)
+        print(f"==> Emails are captured in {s.mail_dir} (SMTP on 127.0.0.1:{s.mail_capture_port})")
+    return started
+
+
 def serve(args) -> None:
     os.chdir(ROOT)
+    sidecars = _sidecars(args.port)
     cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
            "--frontend-port", str(args.port), "--backend-port", str(args.port)]
-    raise SystemExit(subprocess.call(cmd))
+    try:
+        code = subprocess.call(cmd)
+    finally:
+        for proc in sidecars:
+            (proc.stop if hasattr(proc, "stop") else proc.terminate)()
+    raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m storefront")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations (Alembic)").set_defaults(func=migrate)
-    sub.add_parser("seed", help="insert the demo catalogue, terms and sanctioned destinations if missing").set_defaults(func=seed)
-    p = sub.add_parser("serve", help="serve the production build on one port")
+    sub.add_parser("seed", help="insert the demo catalogue, terms, sanctioned destinations and sample SDN list if missing"
+                   ).set_defaults(func=seed)
+    p = sub.add_parser("serve", help="serve the production build on one port (with local sandboxes if unconfigured)")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=serve)
+    sanctions = sub.add_parser("sanctions", help="OFAC SDN list").add_subparsers(dest="action", required=True)
+    p = sanctions.add_parser("load", help="replace the SDN list with the published sdn.csv (and alt.csv)")
+    p.add_argument("sdn", type=Path)
+    p.add_argument("alt", type=Path, nargs="?")
+    p.set_defaults(func=sanctions_load)
+    jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(dest="action", required=True)
+    jobs.add_parser("run", help="one round: cancel unpaid orders past their deadline, send due emails (for cron)"
+                    ).set_defaults(func=jobs_run)
     args = parser.parse_args(argv)
     args.func(args)
 

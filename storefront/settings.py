@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = True
     mail_capture_port: int = 8025
+    mail_dir: Path = VAR_DIR / "mail"
     mail_from: str = "Vireux Genève <orders@vireux.example>"
 
     @property

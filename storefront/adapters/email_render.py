@@ -50,3 +50,11 @@ def render_order_confirmation(doc: OrderDocument) -> RenderedEmail:
     text = env.get_template("order_confirmation.txt.j2").render(doc=doc, subject=subject)
     html = env.get_template("order_confirmation.html.j2").render(doc=doc, subject=subject)
     return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def render_order_notice(doc: OrderDocument, subject: str, paragraphs: tuple[str, ...]) -> RenderedEmail:
+    """A short message about an order (cancellation, delay, ...) that repeats its reference and totals."""
+    env = environment()
+    text = env.get_template("order_notice.txt.j2").render(doc=doc, subject=subject, paragraphs=paragraphs)
+    html = env.get_template("order_notice.html.j2").render(doc=doc, subject=subject, paragraphs=paragraphs)
+    return RenderedEmail(subject=subject, text=text, html=html)

@@ -58,3 +58,9 @@ def brand_refusal(brand: str) -> str | None:
     if canonical_brand(brand) in accepted_brand_keys():
         return None
     return f"We accept {accepted_brands_text()}. Please use one of these cards."
+
+
+def accepted_spellings() -> tuple[str, ...]:
+    """Squashed spellings (lower case, no spaces/hyphens) of accepted brands, for the check in the browser."""
+    accepted = set(accepted_brand_keys())
+    return tuple(sorted(spelling for spelling, key in _spellings().items() if key in accepted))

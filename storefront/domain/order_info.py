@@ -118,7 +118,9 @@ def validate(form: dict) -> tuple[OrderInfo | None, dict[str, str]]:
     shipping = _address(form, "ship", errors)
     billing = shipping if form.get("billing_same", True) is True else _address(form, "bill", errors)
     if billing is not None and not _natural_person(billing.name):
-        errors["bill_name"] = "Orders can only be placed by private individuals, not companies."
+        # With billing = delivery only the delivery fields are on screen: report it where it can be seen.
+        errors["ship_name" if billing is shipping else "bill_name"] = (
+            "Orders can only be placed by private individuals, not companies.")
 
     phone = ""
     region = shipping.country if shipping else str(form.get("ship_country") or "") or None

@@ -24,6 +24,7 @@ class OrderStatus(StrEnum):
 class PaymentStatus(StrEnum):
     """One authorization (hold) on the card; an order may have several over its life."""
 
+    PENDING = "pending"  # attempt claimed by one request, gateway call in flight
     REQUIRES_ACTION = "requires_action"  # the issuer asks for 3-D Secure
     HELD = "held"
     DECLINED = "declined"
@@ -83,6 +84,7 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    P.PENDING: frozenset({P.REQUIRES_ACTION, P.HELD, P.DECLINED}),
     P.REQUIRES_ACTION: frozenset({P.HELD, P.DECLINED, P.EXPIRED}),
     P.HELD: frozenset({P.CAPTURED, P.PARTIALLY_CAPTURED, P.RELEASED, P.EXPIRED}),
     P.PARTIALLY_CAPTURED: frozenset({P.REFUNDED}),

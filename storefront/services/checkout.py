@@ -139,12 +139,16 @@ def _existing(session: Session, checkout_key: str) -> PlacedOrder | None:
     return PlacedOrder(order.reference, order.access_token, order.status, False) if order else None
 
 
+def _placed_already(checkout_key: str) -> PlacedOrder | None:
+    with Session(get_engine()) as session:
+        return _existing(session, checkout_key)
+
+
 def place_order(cmd: PlaceOrder, at: datetime | None = None) -> PlacedOrder:
     at = at or now_utc()
     if not isinstance(cmd.checkout_key, str) or not 16 <= len(cmd.checkout_key) <= 64:
         raise CheckoutError("Your checkout session has expired. Please start again.")
-    with Session(get_engine()) as session:
-        found = _existing(session, cmd.checkout_key)
+    found = _placed_already(cmd.checkout_key)
     if found:
         return found
     if not cmd.details_confirmed:
@@ -156,7 +160,7 @@ def place_order(cmd: PlaceOrder, at: datetime | None = None) -> PlacedOrder:
     current = terms_service.current(at)
     if current is None or current.id != cmd.terms_version_id:
         raise CheckoutError("Our terms have been updated. Please read and accept the current version.")
-    check_buyer(cmd.info)
+    check_buyer(cmd.info, merchant_calendar().local(at).date())
     country = deliverable(cmd.info.shipping.country)
     screening = screen_names([cmd.info.full_name, cmd.info.shipping.name, cmd.info.billing.name])
 
@@ -208,9 +212,10 @@ def place_order(cmd: PlaceOrder, at: datetime | None = None) -> PlacedOrder:
                                  data=dict(order.screening)))
             uow.commit()
             return PlacedOrder(reference, order.access_token, order.status, True)
-    except IntegrityError:
-        with Session(get_engine()) as session:
-            found = _existing(session, cmd.checkout_key)
+    except (IntegrityError, CheckoutError):
+        # A concurrent replay of the same checkout lost the race: for the last piece in stock it sees
+        # "sold out" (or the unique checkout key), yet its order exists. Return that order.
+        found = _placed_already(cmd.checkout_key)
         if found:
             return found
         raise

@@ -12,6 +12,8 @@ from sqlmodel import select
 
 from storefront.adapters.tables import Collection, Product, ProductPrice, SanctionedDestination, TermsVersion
 from storefront.domain.destinations import default_destinations
+from storefront.adapters.sanctions_csv import load_sample
+from storefront.services.sanctions import entry_count, replace_list
 from storefront.services.unit_of_work import UnitOfWork
 
 SEED = resources.files("storefront") / "seed"
@@ -76,4 +78,6 @@ def seed_all() -> dict[str, int]:
                 s.add(TermsVersion(version=version, title=title, body=body, content_hash=terms_hash(body), published_at=published))
                 counts["terms"] += 1
         uow.commit()
+    if entry_count() == 0:
+        counts["sanctions_sample"] = replace_list(load_sample())
     return counts

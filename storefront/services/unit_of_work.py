@@ -20,10 +20,9 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        # close() rolls back whatever was not committed and detaches the objects without expiring
+        # them, so values read in the unit stay readable after it ends.
+        self.session.close()
 
     def commit(self) -> None:
         self.session.commit()

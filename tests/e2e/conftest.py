@@ -50,7 +50,17 @@ def shop_env():
     env = dict(os.environ)
     env["REFLEX_DB_URL"] = os.environ.get("E2E_DB_URL", f"sqlite:///{tmp}/e2e.db")
     env["STOREFRONT_MAIL_DIR"] = f"{tmp}/mail"
+    env["STOREFRONT_LOCALSTRIPE_PORT"] = str(free_port())
+    env["STOREFRONT_MAIL_CAPTURE_PORT"] = str(free_port())
+    env["STOREFRONT_PUBLIC_URL"] = "http://127.0.0.1:3999"
+    for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STOREFRONT_SMTP_HOST"):
+        env.pop(key, None)  # always the local sandbox and mail capture in tests
     return env
+
+
+@pytest.fixture(scope="session")
+def mail_dir(shop_env):
+    return Path(shop_env["STOREFRONT_MAIL_DIR"])
 
 
 @pytest.fixture(scope="session")

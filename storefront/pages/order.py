@@ -1,0 +1,44 @@
+import reflex as rx
+
+from storefront import routes
+from storefront.components.layout import page
+from storefront.components.totals import totals_table
+from storefront.state.order_status import OrderStatusState
+
+
+def found() -> rx.Component:
+    o = OrderStatusState.order
+    return rx.flex(
+        rx.cond(OrderStatusState.just_placed,
+                rx.callout("Thank you. Your card is authorised for the total: the amount is held, not charged. "
+                           "We will confirm availability and approve your order; you will receive an email with "
+                           "the details now, and another on the day your order ships.", icon="check", color_scheme="green",
+                           id="thank-you")),
+        rx.heading("Order ", o.reference, size="7", as_="h1", id="order-heading"),
+        rx.text("Placed ", o.placed_at, size="2", color_scheme="gray"),
+        rx.flex(rx.badge(o.status_label, size="2", color_scheme=rx.cond(o.final, "green", "amber"), id="order-status",
+                         style={"whiteSpace": "normal"}),
+                rx.cond(~o.final, rx.text("Not final yet: the order becomes final once payment is verified and we "
+                                          "have confirmed availability.", size="2", id="not-final"))
+                , direction="column", gap="2"),
+        totals_table(o.totals),
+        rx.text("Delivery to: ", rx.foreach(o.shipping_address, lambda l: rx.text(l, as_="span", margin_right="0.5rem")),
+                size="2"),
+        rx.text("Terms accepted: version ", o.terms_version, " of ", o.terms_date, ". ",
+                rx.link("Read this version", href=routes.TERMS + "?version=" + o.terms_version), size="2",
+                id="order-terms"),
+        rx.heading("History", size="4", as_="h2"),
+        rx.foreach(o.timeline, lambda e: rx.flex(rx.text(e.at, size="2", color_scheme="gray"), rx.text(e.text, size="2"),
+                                                 gap="3")),
+        direction="column", gap="3", max_width="760px", margin="0 auto",
+    )
+
+
+@page(routes.ORDER, "Your order", on_load=[OrderStatusState.load])
+def order() -> rx.Component:
+    return rx.cond(
+        OrderStatusState.not_found,
+        rx.flex(rx.heading("Order not found", as_="h1"),
+                rx.text("Please use the link from your confirmation email."), direction="column", gap="2"),
+        rx.cond(OrderStatusState.order, found(), rx.spinner()),
+    )
