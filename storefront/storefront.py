@@ -4,12 +4,12 @@ import reflex as rx
 
 import storefront.pages  # noqa: F401  (pages register themselves in the route registry)
 from storefront import routes
-from storefront.api import api
+from storefront.api import api, security_headers
 from storefront.services.jobs import run_forever
 
 app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
-    api_transformer=api,
+    api_transformer=[api, security_headers],
 )
 app.register_lifespan_task(run_forever)
 

@@ -7,6 +7,9 @@ from storefront.settings import get_settings
 from storefront.state.catalogue import HomeState
 
 
+HERO_IMAGE = "/watches/vx-3001.svg"
+
+
 def collection_tile(col) -> rx.Component:
     return rx.link(
         rx.card(
@@ -25,9 +28,17 @@ def collection_tile(col) -> rx.Component:
 def home() -> rx.Component:
     return rx.flex(
         rx.flex(
-            rx.heading(f"{get_settings().merchant_brand} — Haute horlogerie from Geneva", size="8", as_="h1"),
-            rx.text("Hand-finished movements, small series, delivered insured worldwide.", size="4", color_scheme="gray"),
-            direction="column", gap="2", padding_y="1.5rem",
+            rx.flex(
+                rx.heading(f"{get_settings().merchant_brand} — Haute horlogerie from Geneva", size="8", as_="h1"),
+                rx.text("Hand-finished movements, small series, delivered insured worldwide.", size="4",
+                        color_scheme="gray"),
+                rx.link(rx.button("Discover the watches", size="3"), href=routes.WATCHES),
+                direction="column", gap="3", flex="1", min_width="16rem",
+            ),
+            # Static hero, in the prerendered HTML: the page's largest paint does not wait for the state.
+            rx.image(src=HERO_IMAGE, alt="Constellation Quantième Perpétuel", width="360px", height="auto",
+                     max_width="100%", style={"aspectRatio": "1 / 1"}, fetch_priority="high"),
+            gap="5", align="center", wrap="wrap", padding_y="1.5rem", justify="between",
         ),
         rx.heading("Collections", size="5", as_="h2"),
         rx.grid(rx.foreach(HomeState.collections, collection_tile), columns=rx.breakpoints(initial="1", md="3"), gap="4"),

@@ -134,7 +134,7 @@ def authorize(reference: str, token: str, at: datetime | None = None, gw: Stripe
                             idempotency_key=claim.idempotency_key, description=f"Order {order.reference}",
                             metadata={"order": order.reference})
         return _finish(claim_id, auth, at, customer_id=saved.customer_id, card_id=saved.card_id,
-                       brand=saved.brand, last4=saved.last4)
+                       brand=saved.brand, last4=saved.last4, gw=gw)
     except CardDeclined as exc:
         return _finish(claim_id, None, at, refusal=(ISSUER_REFUSED, exc.decline_code or "card_declined"))
     except PaymentGatewayError:
@@ -154,11 +154,12 @@ def complete_authentication(reference: str, at: datetime | None = None, gw: Stri
             PaymentAuthorization.status == PaymentStatus.REQUIRES_ACTION).order_by(PaymentAuthorization.id.desc())).first()
         if pending is None:
             return _outcome_of(order) if order.status != OrderStatus.PENDING_PAYMENT else PaymentOutcome("declined", ISSUER_REFUSED)
+    gw = gw or gateway()
     try:
-        auth = (gw or gateway()).retrieve(pending.intent_id)
+        auth = gw.retrieve(pending.intent_id)
     except PaymentGatewayError:
         return PaymentOutcome("error", SERVICE_DOWN)
-    return _finish(pending.id, auth, at)
+    return _finish(pending.id, auth, at, gw=gw)
 
 
 def apply_intent_status(intent_id: str, status: str, at: datetime | None = None) -> None:
@@ -169,14 +170,13 @@ def apply_intent_status(intent_id: str, status: str, at: datetime | None = None)
     if row is None:
         return
     if status in ("held", "declined") and row.status in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION):
-        try:
-            auth = gateway().retrieve(intent_id)
-        except PaymentGatewayError:
-            return
+        auth = gateway().retrieve(intent_id)  # PaymentGatewayError propagates: the event must be delivered again
         _finish(row.id, auth, at)
     elif status in ("released", "expired") and row.status == PaymentStatus.HELD:
         with UnitOfWork() as uow:
-            r = uow.session.get(PaymentAuthorization, row.id)
+            r = uow.session.get(PaymentAuthorization, row.id, with_for_update=True)
+            if r.status != PaymentStatus.HELD:
+                return
             r.status, r.updated_at = transition(PaymentStatus(r.status), PaymentStatus(status)).value, at
             uow.session.add(OrderEvent(order_id=r.order_id, at=at, type=(E.PAYMENT_EXPIRED if status == "expired"
                                                                          else E.PAYMENT_RELEASED).value,
@@ -186,11 +186,11 @@ def apply_intent_status(intent_id: str, status: str, at: datetime | None = None)
 
 def _finish(claim_id: int, auth: Authorization | None, at: datetime, *, customer_id: str | None = None,
             card_id: str | None = None, brand: str = "", last4: str = "",
-            refusal: tuple[str, str] | None = None) -> PaymentOutcome:
+            refusal: tuple[str, str] | None = None, gw: StripeGateway | None = None) -> PaymentOutcome:
     with UnitOfWork() as uow:
         s = uow.session
-        claim = s.get(PaymentAuthorization, claim_id)
-        order = s.get(Order, claim.order_id)
+        claim = s.get(PaymentAuthorization, claim_id, with_for_update=True)
+        order = s.get(Order, claim.order_id, with_for_update=True)
         if claim.status not in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION):
             return _outcome_of(order) if claim.status == PaymentStatus.HELD else PaymentOutcome("declined", ISSUER_REFUSED)
         claim.updated_at = at
@@ -216,6 +216,15 @@ def _finish(claim_id: int, auth: Authorization | None, at: datetime, *, customer
                                   auth.client_secret or "")
         claim.status = transition(PaymentStatus(claim.status), PaymentStatus.HELD).value
         claim.capture_before = auth.capture_before or at + timedelta(days=policy().hold_lifetime_days)
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            # The order stopped waiting for payment while the issuer answered (the payment window
+            # closed and it was cancelled): record the hold, then release it; nothing stays held.
+            s.add(OrderEvent(order_id=order.id, at=at, type=E.PAYMENT_AUTHORIZED.value,
+                             data={"intent_id": auth.intent_id, "amount_minor": claim.amount_minor,
+                                   "currency": claim.currency, "order_status": order.status}))
+            uow.commit()
+            _release_late_hold(claim.id, auth.intent_id, gw or gateway(), at)
+            return _outcome_of(order)
         possible_match = order.screening.get("verdict") == Verdict.POSSIBLE.value
         target = OrderStatus.COMPLIANCE_REVIEW if possible_match else OrderStatus.AWAITING_APPROVAL
         order.status = transition(OrderStatus(order.status), target).value
@@ -230,6 +239,21 @@ def _finish(claim_id: int, auth: Authorization | None, at: datetime, *, customer
             s.add(OrderEvent(order_id=order.id, at=at, type=E.EMAIL_QUEUED.value, data={"kind": "order_confirmation"}))
         uow.commit()
         return PaymentOutcome("held")
+
+
+def _release_late_hold(claim_id: int, intent_id: str, gw: StripeGateway, at: datetime) -> None:
+    try:
+        gw.cancel(intent_id, idempotency_key=f"{intent_id}:release")
+    except PaymentGatewayError:
+        return  # stays recorded as held on the order for staff to release; it lapses by itself otherwise
+    with UnitOfWork() as uow:
+        r = uow.session.get(PaymentAuthorization, claim_id, with_for_update=True)
+        if r.status != PaymentStatus.HELD:
+            return
+        r.status, r.updated_at = transition(PaymentStatus(r.status), PaymentStatus.RELEASED).value, at
+        uow.session.add(OrderEvent(order_id=r.order_id, at=at, type=E.PAYMENT_RELEASED.value,
+                                   data={"intent_id": intent_id, "reason": "order_not_payable"}))
+        uow.commit()
 
 
 def expire_unpaid(at: datetime | None = None) -> list[str]:

@@ -1,7 +1,8 @@
-"""Stripe webhook events, each applied once: the event id is stored in the same transaction."""
+"""Stripe webhook events, each applied once: the event id is stored first, and forgotten again if applying fails."""
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from storefront.adapters.tables import WebhookEvent
@@ -29,15 +30,30 @@ def record(event_id: str, event_type: str) -> bool:
         return False
 
 
+def forget(event_id: str) -> None:
+    with UnitOfWork() as uow:
+        uow.session.exec(delete(WebhookEvent).where(WebhookEvent.id == event_id[:120]))
+        uow.commit()
+
+
 def apply(event) -> str:
-    """Apply a verified event; returns what was done (for the response and the log)."""
+    """Apply a verified event; returns what was done (for the response and the log).
+
+    If applying fails (the provider cannot be asked), the event is forgotten again and the error
+    raised, so the endpoint answers with an error and the provider's redelivery is applied.
+    """
     if not record(event["id"], event["type"]):
         return "duplicate"
-    obj = event["data"]["object"]
-    if event["type"] in INTENT_EVENTS:
-        apply_intent_status(obj["id"], INTENT_EVENTS[event["type"]])
-        return "applied"
-    if event["type"] == "charge.expired" and obj.get("payment_intent"):
-        apply_intent_status(obj["payment_intent"], "expired")
-        return "applied"
-    return "ignored"
+    try:
+        obj = event["data"]["object"]
+        if event["type"] in INTENT_EVENTS:
+            apply_intent_status(obj["id"], INTENT_EVENTS[event["type"]])
+            return "applied"
+        # Stripe objects are not dicts (no .get): test membership, then index.
+        if event["type"] == "charge.expired" and "payment_intent" in obj and obj["payment_intent"]:
+            apply_intent_status(obj["payment_intent"], "expired")
+            return "applied"
+        return "ignored"
+    except Exception:
+        forget(event["id"])
+        raise

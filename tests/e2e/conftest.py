@@ -52,7 +52,8 @@ def shop_env():
     env["STOREFRONT_MAIL_DIR"] = f"{tmp}/mail"
     env["STOREFRONT_LOCALSTRIPE_PORT"] = str(free_port())
     env["STOREFRONT_MAIL_CAPTURE_PORT"] = str(free_port())
-    env["STOREFRONT_PUBLIC_URL"] = "http://127.0.0.1:3999"
+    env["SHOP_PORT"] = str(free_port())
+    env["STOREFRONT_PUBLIC_URL"] = f"http://127.0.0.1:{env['SHOP_PORT']}"
     for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STOREFRONT_SMTP_HOST"):
         env.pop(key, None)  # always the local sandbox and mail capture in tests
     return env
@@ -65,7 +66,7 @@ def mail_dir(shop_env):
 
 @pytest.fixture(scope="session")
 def shop_url(shop_env):
-    port = free_port()
+    port = int(shop_env["SHOP_PORT"])
     env = dict(shop_env)
     for cmd in ("migrate", "seed"):
         subprocess.run([sys.executable, "-m", "storefront", cmd], cwd=ROOT, env=env, check=True)
