@@ -76,25 +76,30 @@ def _outcome_of(order: Order) -> PaymentOutcome:
     return PaymentOutcome("not_payable")
 
 
-def _claim(reference: str, at: datetime) -> tuple[PaymentOutcome | None, int | None]:
-    """Reserve the next attempt for this order, or say why no attempt may start."""
+def _claim(reference: str, at: datetime) -> tuple[PaymentOutcome | None, int | None, list[str]]:
+    """Reserve the next attempt for this order, or say why no attempt may start.
+
+    Also returns the intents of abandoned 3-D Secure attempts, which the caller cancels at the
+    provider so a challenge completed late cannot leave an untracked hold on the card.
+    """
     with UnitOfWork() as uow:
         s = uow.session
         order = _order(s, reference)
         if order is None:
-            return PaymentOutcome("not_payable", "Order not found."), None
+            return PaymentOutcome("not_payable", "Order not found."), None, []
         if order.status != OrderStatus.PENDING_PAYMENT:
-            return _outcome_of(order), None
+            return _outcome_of(order), None, []
         if _aware(order.payment_deadline) and at > _aware(order.payment_deadline):
             uow.session.close()
             expire_unpaid(at)
             return PaymentOutcome("cancelled", "The time to pay for this order has run out, so it was cancelled "
-                                               "and the watches released. You have been informed by email."), None
+                                               "and the watches released. You have been informed by email."), None, []
         attempts = s.exec(select(PaymentAuthorization).where(PaymentAuthorization.order_id == order.id)
                           .order_by(PaymentAuthorization.id)).all()
         open_ = [a for a in attempts if a.status == PaymentStatus.PENDING and at - _aware(a.created_at) < STALE_CLAIM]
         if open_:
-            return PaymentOutcome("in_progress", "Your payment is being processed."), None
+            return PaymentOutcome("in_progress", "Your payment is being processed."), None, []
+        abandoned = [a.intent_id for a in attempts if a.status == PaymentStatus.REQUIRES_ACTION and a.intent_id]
         for stale in (a for a in attempts if a.status in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)):
             stale.status, stale.updated_at = PaymentStatus.DECLINED.value, at
             stale.decline_code = stale.decline_code or "abandoned"
@@ -105,8 +110,8 @@ def _claim(reference: str, at: datetime) -> tuple[PaymentOutcome | None, int | N
         try:
             uow.commit()
         except IntegrityError:
-            return PaymentOutcome("in_progress", "Your payment is being processed."), None
-        return None, claim.id
+            return PaymentOutcome("in_progress", "Your payment is being processed."), None, []
+        return None, claim.id, abandoned
 
 
 def authorize(reference: str, token: str, at: datetime | None = None, gw: StripeGateway | None = None) -> PaymentOutcome:
@@ -114,10 +119,15 @@ def authorize(reference: str, token: str, at: datetime | None = None, gw: Stripe
     at = at or _now()
     if not isinstance(token, str) or not token.startswith("tok_") or len(token) > 100:
         return PaymentOutcome("declined", "Your card details could not be read. Please check them and try again.")
-    refused, claim_id = _claim(reference, at)
+    refused, claim_id, abandoned = _claim(reference, at)
     if refused:
         return refused
     gw = gw or gateway()
+    for intent_id in abandoned:
+        try:
+            gw.cancel(intent_id)
+        except PaymentGatewayError:
+            pass  # an unconfirmed intent lapses by itself; the new attempt must not wait for this
     with Session(get_engine()) as s:
         claim = s.get(PaymentAuthorization, claim_id)
         order = s.get(Order, claim.order_id)

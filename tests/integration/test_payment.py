@@ -186,6 +186,7 @@ def test_abandoned_3ds_challenge_then_another_card_holds_once(make_product, plac
     abandoned, held = payments_of(placed.reference)
     assert (abandoned.status, abandoned.decline_code) == (PaymentStatus.DECLINED.value, "abandoned")
     assert held.status == PaymentStatus.HELD.value
+    assert stripe_gateway.retrieve(abandoned.intent_id).status == "canceled"  # no stray hold can appear later
     assert len(outbox_of(placed.reference)) == 1
     # Coming back from the abandoned challenge later does not undo or duplicate anything.
     assert payment.complete_authentication(placed.reference, gw=stripe_gateway).status == "held"
