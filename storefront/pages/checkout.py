@@ -65,6 +65,9 @@ def area_field(prefix: str, areas) -> rx.Component:
 def address(prefix: str, title: str, country_select: rx.Component, areas) -> rx.Component:
     return rx.flex(
         rx.heading(title, size="4", as_="h3"),
+        rx.flex(rx.el.label("Country (prices follow the delivery country)", html_for=f"{prefix}_country",
+                        style={"fontSize": "0.85rem"}), country_select,
+                error_at(f"{prefix}_country"), direction="column", gap="1"),
         field("Recipient's full name", f"{prefix}_name", autocomplete="name"),
         rx.flex(
             rx.el.label("Street and number", html_for=f"{prefix}_street", style={"fontSize": "0.85rem"}),
@@ -77,8 +80,6 @@ def address(prefix: str, title: str, country_select: rx.Component, areas) -> rx.
                 field("City", f"{prefix}_city", autocomplete="address-level2"),
                 columns=rx.breakpoints(initial="1", sm="2"), gap="3"),
         area_field(prefix, areas),
-        rx.flex(rx.el.label("Country", html_for=f"{prefix}_country", style={"fontSize": "0.85rem"}), country_select,
-                error_at(f"{prefix}_country"), direction="column", gap="1"),
         direction="column", gap="3",
     )
 
@@ -130,7 +131,6 @@ def step_info() -> rx.Component:
                 columns=rx.breakpoints(initial="1", sm="2"), gap="3",
             ),
             address("ship", "Shipping address", ship_country, CheckoutState.ship_areas),
-            rx.text("Prices follow the delivery country.", size="1", color_scheme="gray"),
             rx.el.label(rx.checkbox(checked=CheckoutState.billing_same, on_change=CheckoutState.set_billing_same,
                                     ),
                         " Billing address same as shipping",

@@ -116,7 +116,7 @@ def test_listing_sorts_by_price_and_filters(page):
 @pytest.mark.clause("CARD-5")
 @pytest.mark.parametrize("viewport", ["phone"], indirect=False)
 def test_phone_pages_do_not_scroll_sideways(page):
-    for path in ["/", "/watches", f"/watch/{limited()['slug']}", "/cart", "/terms"]:
+    for path in ["/", "/watches", f"/watch/{limited()['slug']}", "/cart", "/terms", "/checkout"]:
         open_page(page, path)
         page.wait_for_timeout(200)
         assert no_horizontal_scroll(page), path
