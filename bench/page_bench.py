@@ -15,26 +15,19 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from importlib import metadata
 from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import (CHROMIUM, CHROMIUM_ARGS, ROOT, free_ports, http_status, init_blank, install_sigterm_exit,
+                     machine, prod_cmd, server, tool_env)
+
 RESULTS = ROOT / "bench" / "results" / "page_bench.json"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DEFAULT_PRODUCT = "/watch/meridienne-38-steel"
 GOALS = {"js_bytes": 1.3, "lcp_ms": 1.2}
 SETTLE_MS = 500  # after networkidle: lets a late hydration paint become the LCP candidate
@@ -49,84 +42,6 @@ new PerformanceObserver((list) => {
   }
 }).observe({type: "largest-contentful-paint", buffered: true});
 """
-
-
-def tool_env() -> dict[str, str]:
-    """The variables scripts/env.sh exports, so reflex finds the pinned bun and sends no telemetry."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(ROOT / ".tools" / "bin"), str(ROOT / ".venv" / "bin"), env.get("PATH", "")])
-    env.update(REFLEX_USE_SYSTEM_BUN="1", REFLEX_TELEMETRY_ENABLED="false", PYTHONDONTWRITEBYTECODE="1")
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def server(name: str, cmd: list[str], cwd: Path, log: Path, port: int, timeout: float = 900):
-    """Start a server in its own process group and kill the whole group on exit, error or not.
-
-    Reflex prod spawns worker processes; killing only the parent would leave them holding the port.
-    """
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=tool_env(), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        print(f"==> {name}: building and starting on {url} (log: {log})", flush=True)
-        wait_http(url + "/", proc, log, timeout)
-        yield url
-    finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(grace)
-            return
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    """Poll until HTTP 200; the first build of a prod app takes tens of seconds on 2 cores."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        time.sleep(1)
-    raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f}s; see {log}")
-
-
-def http_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-
-
-def init_blank(parent: Path) -> Path:
-    """A fresh `reflex init --template blank` app; the folder name becomes the (valid) app name."""
-    app = parent / "blank"
-    app.mkdir(parents=True)
-    print(f"==> reflex init --template blank in {app}", flush=True)
-    subprocess.run([sys.executable, "-m", "reflex", "init", "--template", "blank"], cwd=app, env=tool_env(),
-                   check=True, stdout=subprocess.DEVNULL)
-    return app
-
-
-def prod_cmd(port: int) -> list[str]:
-    return [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
-            "--frontend-port", str(port), "--backend-port", str(port)]
 
 
 def load_once(browser: Browser, url: str) -> dict:
@@ -277,13 +192,12 @@ def main() -> int:
     parser.add_argument("--self-test", action="store_true",
                         help="serve a second blank app in place of the shop: ratios should be ~1.0 (noise level)")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` blocks stop the servers
+    install_sigterm_exit()  # so `finally` blocks stop the servers
 
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="page_bench-")))
         with_shop = not args.self_test and prepare_shop()  # first: fail before the slow builds
-        blank_port = free_port()
-        shop_port = next(p for p in iter(free_port, None) if p != blank_port)
+        blank_port, shop_port = free_ports(2)
         blank_url = stack.enter_context(
             server("blank app", prod_cmd(blank_port), init_blank(tmp / "a"), tmp / "blank.log", blank_port))
         pages = {"blank /": blank_url + "/"}
@@ -310,7 +224,7 @@ def main() -> int:
 
     add_ratios(results, "blank /")
     meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+            "machine": machine(),
             "reflex": metadata.version("reflex"), "playwright": metadata.version("playwright"),
             "chromium": chromium_version, "loads": args.loads, "self_test": args.self_test,
             "load_average_1min": round(os.getloadavg()[0], 2),  # other work on the machine skews paint times

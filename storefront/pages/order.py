@@ -40,5 +40,7 @@ def order() -> rx.Component:
         OrderStatusState.not_found,
         rx.flex(rx.heading("Order not found", as_="h1"),
                 rx.text("Please use the link from your confirmation email."), direction="column", gap="2"),
-        rx.cond(OrderStatusState.order, found(), rx.spinner()),
+        # Until this page's load has run, the state may still hold the order shown before: show none.
+        rx.cond(OrderStatusState.order & (OrderStatusState.order.reference == rx.State.reference), found(),
+                rx.spinner()),
     )

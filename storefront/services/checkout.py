@@ -224,3 +224,10 @@ def place_order(cmd: PlaceOrder, at: datetime | None = None) -> PlacedOrder:
 def terms_version_row(version_id: int) -> TermsVersion | None:
     with Session(get_engine()) as session:
         return session.get(TermsVersion, version_id)
+
+
+def awaiting_payment(reference: str) -> bool:
+    """Whether the checkout may resume at the payment step for this order (not yet held, not cancelled)."""
+    with Session(get_engine()) as session:
+        order = session.exec(select(Order).where(Order.reference == reference)).first()
+        return order is not None and order.status == OrderStatus.PENDING_PAYMENT

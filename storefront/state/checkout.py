@@ -80,8 +80,14 @@ class CheckoutState(CartState):
         key = data.get("key")
         self._checkout_key = key if isinstance(key, str) and 16 <= len(key) <= 64 else secrets.token_urlsafe(24)
         ref, token = data.get("order"), data.get("token")
-        if isinstance(ref, str) and isinstance(token, str) and checkout.valid_status_token(ref, token):
-            self.order_reference, self._order_token = ref, token
+        valid = (isinstance(ref, str) and isinstance(token, str) and checkout.valid_status_token(ref, token)
+                 and checkout.awaiting_payment(ref))
+        # Only an order still waiting for its card resumes; nothing of a finished purchase may linger
+        # (the browser may send back a stale draft before it has stored the cleared one).
+        self.order_reference, self._order_token = (ref, token) if valid else ("", "")
+        self.pay_message, self.busy = "", False
+        if isinstance(ref, str) and ref and not valid:
+            return 1
         step = data.get("step")
         return step if isinstance(step, int) and 1 <= step <= 6 else 1
 
@@ -328,7 +334,7 @@ class CheckoutState(CartState):
     def _after_payment(self, outcome: payment.PaymentOutcome):
         if outcome.status == "held":
             url = f"/order/{self.order_reference}?t={self._order_token}&placed=1"
-            self.draft = ""
+            self._finish_purchase()
             yield rx.redirect(url)
         elif outcome.status == "requires_action":
             self.pay_message = outcome.message
@@ -338,14 +344,17 @@ class CheckoutState(CartState):
                 callback=CheckoutState.authenticated,
             )
         elif outcome.status == "cancelled":
+            self._finish_purchase()
             self.pay_message = outcome.message
-            self.draft = ""
         else:
             self.pay_message = outcome.message or "The payment could not be completed."
 
-    @rx.var
-    def step_names(self) -> list[str]:
-        return STEPS
+    def _finish_purchase(self) -> None:
+        """The purchase is over: the next checkout in this tab starts afresh with a new key."""
+        self.draft = ""
+        self.order_reference, self._order_token = "", ""
+        self._checkout_key = secrets.token_urlsafe(24)
+        self.step, self.details_confirmed, self.terms_accepted, self.personal_use = 1, False, False, False
 
 
 ACCEPTED_JS = json.dumps(list(accepted_spellings()))

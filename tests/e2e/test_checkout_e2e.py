@@ -158,3 +158,20 @@ def test_minor_is_told_a_parent_must_order(page):
     start_checkout(page)
     fill_info(page, "CH", birth="2012-05-05")
     expect(page.locator("#birth_date-error")).to_contain_text("parent or guardian")
+
+
+@pytest.mark.clause("GTC-3.4")
+@pytest.mark.parametrize("viewport", ["desktop"], indirect=False)
+def test_second_purchase_in_the_same_tab_is_a_new_order(page):
+    references = []
+    for watch in ("VX-2002", "VX-2004"):
+        add_to_cart(page, product(reference=watch)["slug"])
+        start_checkout(page)
+        fill_info(page, "CH")
+        through_terms(page)
+        pay(page, "4242424242424242")
+        expect(page.locator("#thank-you")).to_be_visible(timeout=30000)
+        expect(page.locator(".summary-line")).to_contain_text(product(reference=watch)["name"])
+        references.append(page.locator("#order-heading").inner_text().split()[-1])
+        assert f"/order/{references[-1]}?" in page.url
+    assert references[0] != references[1]
