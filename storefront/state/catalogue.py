@@ -66,7 +66,8 @@ class ProductState(ShopState):
 
     @rx.event
     def load(self):
-        slug = self.router.page.params.get("slug", "")
+        # Prerendered product pages are static routes: their slug is the last part of the path.
+        slug = self.router.page.params.get("slug", "") or self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.product = catalogue.product_detail(slug, self.market()) if isinstance(slug, str) else None
         self.not_found = self.product is None
         self.quantity = "1"

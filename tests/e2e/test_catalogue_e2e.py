@@ -52,14 +52,14 @@ def test_add_within_limit_and_refuse_over_limit(page):
     expect(page.locator("#limit-note")).to_contain_text(str(watch["max_per_order"]))
     page.fill("#quantity", str(watch["max_per_order"] + 1))
     page.click("#add-to-cart")
-    expect(page.get_by_text(f"limited to {watch['max_per_order']} per order")).to_be_visible()
+    expect(page.get_by_text(f"limited to {watch['max_per_order']} per order").last).to_be_visible()
     expect(page.locator("#cart-count")).to_have_text("0")
     page.fill("#quantity", str(watch["max_per_order"]))
     page.click("#add-to-cart")
     expect(page.locator("#cart-count")).to_have_text(str(watch["max_per_order"]))
     page.fill("#quantity", "1")
     page.click("#add-to-cart")
-    expect(page.get_by_text(f"limited to {watch['max_per_order']} per order")).to_be_visible()
+    expect(page.get_by_text(f"limited to {watch['max_per_order']} per order").last).to_be_visible()
     expect(page.locator("#cart-count")).to_have_text(str(watch["max_per_order"]))
 
 
