@@ -111,6 +111,17 @@ def test_order_to_the_emirates_on_the_21st_birthday_in_dirhams_without_vat(make_
     assert order.total_minor == PRICES["AED"] + 55_000
 
 
+@pytest.mark.clause("GTC-2.1")
+def test_the_same_terms_apply_whatever_the_delivery_country(make_product, place):
+    """One version of the terms governs every order placed at the same moment, in any market."""
+    watch = make_product()
+    orders = [order_row(place({watch: 1}, buyer(country)).reference) for country in ("CH", "US", "JP", "DE")]
+
+    assert len({o.terms_version_id for o in orders}) == 1
+    assert len({o.terms_content_hash for o in orders}) == 1
+    assert {o.country for o in orders} == {"CH", "US", "JP", "DE"}
+
+
 # -- refusals: nothing is created, no stock is taken ------------------------------------------
 
 
