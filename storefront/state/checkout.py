@@ -360,8 +360,13 @@ class CheckoutState(CartState):
 ACCEPTED_JS = json.dumps(list(accepted_spellings()))
 BRAND_MESSAGE_JS = json.dumps(f"We accept {accepted_brands_text()}. Please use one of these cards.")
 TOKEN_SCRIPT = (
-    "(async () => { const r = await window.__vxStripe.createToken(window.__vxCard);"
-    " if (r.error) { return JSON.stringify({error: (r.error.message || 'Your card details are incomplete.')}); }"
+    "(async () => { if (!window.__vxStripe || !window.__vxCard) {"
+    " return JSON.stringify({error: 'The secure payment form is still loading. Please try again in a moment.'}); }"
+    " let r; try { r = await window.__vxStripe.createToken(window.__vxCard); }"
+    " catch (e) { return JSON.stringify({error: 'The payment service could not be reached. Nothing was charged;"
+    " please try again.'}); }"
+    " if (r.error) { const m = r.error.message || ''; return JSON.stringify({error: 'Please check your card number,"
+    " expiry date (MM / YY) and security code.' + (m && m !== 'Bad request' ? ' (' + m + ')' : '')}); }"
     " const brand = ((r.token.card && r.token.card.brand) || '').toLowerCase().replace(/[\\s_-]+/g, '');"
     f" if (!{ACCEPTED_JS}.includes(brand)) {{ return JSON.stringify({{error: {BRAND_MESSAGE_JS}}}); }}"
     " return JSON.stringify({token: r.token.id}); })()"

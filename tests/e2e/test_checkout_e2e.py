@@ -175,3 +175,22 @@ def test_second_purchase_in_the_same_tab_is_a_new_order(page):
         references.append(page.locator("#order-heading").inner_text().split()[-1])
         assert f"/order/{references[-1]}?" in page.url
     assert references[0] != references[1]
+
+
+@pytest.mark.clause("PAY-2")
+@pytest.mark.parametrize("viewport", ["desktop"], indirect=False)
+def test_unreadable_card_details_get_a_clear_message_and_nothing_moves(page):
+    add_to_cart(page, product(reference="VX-2004")["slug"])
+    start_checkout(page)
+    fill_info(page, "CH")
+    through_terms(page)
+    page.click("#confirm-order")
+    frame = page.locator("#card-element")
+    expect(frame.locator("input[placeholder=number]")).to_be_visible()
+    frame.locator("input[placeholder=number]").fill("4242424242424242")
+    frame.locator("input[placeholder=exp_month]").fill("12")
+    frame.locator("input[placeholder=exp_year]").fill("2030")  # four digits: the sandbox cannot read it
+    frame.locator("input[placeholder=cvc]").fill("123")
+    page.click("#pay")
+    expect(page.locator("#pay-message")).to_contain_text("Please check your card number")
+    expect(page.locator("#thank-you")).to_have_count(0)
