@@ -1,8 +1,7 @@
-"""Stripe webhook events, each applied once: the event id is stored first, and forgotten again if applying fails."""
+"""Stripe webhook events, each applied once: the event id is stored when it has been applied."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from storefront.adapters.tables import WebhookEvent
@@ -17,11 +16,16 @@ INTENT_EVENTS = {
 }
 
 
+def seen(event_id: str) -> bool:
+    with UnitOfWork() as uow:
+        return uow.session.get(WebhookEvent, event_id[:120]) is not None
+
+
 def record(event_id: str, event_type: str) -> bool:
-    """True the first time an event id is seen."""
+    """True the first time an event id is stored."""
     try:
         with UnitOfWork() as uow:
-            if uow.session.get(WebhookEvent, event_id) is not None:
+            if uow.session.get(WebhookEvent, event_id[:120]) is not None:
                 return False
             uow.session.add(WebhookEvent(id=event_id[:120], type=event_type[:80]))
             uow.commit()
@@ -30,30 +34,23 @@ def record(event_id: str, event_type: str) -> bool:
         return False
 
 
-def forget(event_id: str) -> None:
-    with UnitOfWork() as uow:
-        uow.session.exec(delete(WebhookEvent).where(WebhookEvent.id == event_id[:120]))
-        uow.commit()
-
-
 def apply(event) -> str:
     """Apply a verified event; returns what was done (for the response and the log).
 
-    If applying fails (the provider cannot be asked), the event is forgotten again and the error
-    raised, so the endpoint answers with an error and the provider's redelivery is applied.
+    The event is applied first and its id stored afterwards: applying is idempotent (row locks and
+    status checks in the payment service), so a crash in between costs at most a harmless second
+    application on redelivery, never a lost event. An error propagates, nothing is stored, and the
+    endpoint's error answer makes the provider deliver the event again.
     """
-    if not record(event["id"], event["type"]):
+    if seen(event["id"]):
         return "duplicate"
-    try:
-        obj = event["data"]["object"]
-        if event["type"] in INTENT_EVENTS:
-            apply_intent_status(obj["id"], INTENT_EVENTS[event["type"]])
-            return "applied"
-        # Stripe objects are not dicts (no .get): test membership, then index.
-        if event["type"] == "charge.expired" and "payment_intent" in obj and obj["payment_intent"]:
-            apply_intent_status(obj["payment_intent"], "expired")
-            return "applied"
-        return "ignored"
-    except Exception:
-        forget(event["id"])
-        raise
+    obj = event["data"]["object"]
+    result = "ignored"
+    if event["type"] in INTENT_EVENTS:
+        apply_intent_status(obj["id"], INTENT_EVENTS[event["type"]])
+        result = "applied"
+    # Stripe objects are not dicts (no .get): test membership, then index.
+    elif event["type"] == "charge.expired" and "payment_intent" in obj and obj["payment_intent"]:
+        apply_intent_status(obj["payment_intent"], "expired")
+        result = "applied"
+    return result if record(event["id"], event["type"]) else "duplicate"
