@@ -19,7 +19,13 @@ from sqlmodel import Session, select
 from storefront.adapters.db import get_engine
 from storefront.adapters.email_render import render_order_confirmation, render_order_notice
 from storefront.adapters.localstripe_server import SANDBOX_PUBLISHABLE_KEY, stripe_js_url
-from storefront.adapters.stripe_gateway import Authorization, CardDeclined, PaymentGatewayError, StripeGateway
+from storefront.adapters.stripe_gateway import (
+    Authorization,
+    CardDeclined,
+    PaymentGatewayError,
+    SavedCard,
+    StripeGateway,
+)
 from storefront.adapters.tables import Order, OrderEvent, OrderLine, PaymentAuthorization, Product
 from storefront.domain.cards import brand_refusal
 from storefront.domain.money import Money
@@ -36,6 +42,7 @@ ISSUER_REFUSED = ("Your card issuer declined the payment. Please contact your ca
                   "or try again with another card.")
 SERVICE_DOWN = "The payment service could not be reached. Nothing was charged; please try again in a moment."
 STALE_CLAIM = timedelta(minutes=2)
+NO_ANSWER_CODE = "no_answer"
 
 
 @dataclass(frozen=True)
@@ -76,30 +83,48 @@ def _outcome_of(order: Order) -> PaymentOutcome:
     return PaymentOutcome("not_payable")
 
 
-def _claim(reference: str, at: datetime) -> tuple[PaymentOutcome | None, int | None, list[str]]:
-    """Reserve the next attempt for this order, or say why no attempt may start.
+@dataclass(frozen=True)
+class _Claim:
+    refused: PaymentOutcome | None = None
+    claim_id: int | None = None
+    abandoned: tuple[str, ...] = ()  # intents of abandoned 3-D Secure attempts, to cancel at the provider
+    retry: bool = False  # the provider did not answer last time: ask again with the same key and card
 
-    Also returns the intents of abandoned 3-D Secure attempts, which the caller cancels at the
-    provider so a challenge completed late cannot leave an untracked hold on the card.
-    """
+
+IN_PROGRESS = PaymentOutcome("in_progress", "Your payment is being processed.")
+NO_ANSWER = ("The payment service did not answer in time. Please press the button again to retry: "
+             "your card will not be held twice.")
+
+
+def _claim(reference: str, at: datetime) -> _Claim:
+    """Reserve the next attempt for this order, or say why no attempt may start."""
     with UnitOfWork() as uow:
         s = uow.session
         order = _order(s, reference)
         if order is None:
-            return PaymentOutcome("not_payable", "Order not found."), None, []
+            return _Claim(PaymentOutcome("not_payable", "Order not found."))
         if order.status != OrderStatus.PENDING_PAYMENT:
-            return _outcome_of(order), None, []
+            return _Claim(_outcome_of(order))
         if _aware(order.payment_deadline) and at > _aware(order.payment_deadline):
             uow.session.close()
             expire_unpaid(at)
-            return PaymentOutcome("cancelled", "The time to pay for this order has run out, so it was cancelled "
-                                               "and the watches released. You have been informed by email."), None, []
+            return _Claim(PaymentOutcome("cancelled", "The time to pay for this order has run out, so it was cancelled "
+                                                      "and the watches released. You have been informed by email."))
         attempts = s.exec(select(PaymentAuthorization).where(PaymentAuthorization.order_id == order.id)
                           .order_by(PaymentAuthorization.id)).all()
-        open_ = [a for a in attempts if a.status == PaymentStatus.PENDING and at - _aware(a.created_at) < STALE_CLAIM]
-        if open_:
-            return PaymentOutcome("in_progress", "Your payment is being processed."), None, []
-        abandoned = [a.intent_id for a in attempts if a.status == PaymentStatus.REQUIRES_ACTION and a.intent_id]
+        unanswered = next((a for a in reversed(attempts) if a.status == PaymentStatus.PENDING
+                           and a.decline_code == NO_ANSWER_CODE and a.card_id), None)
+        if unanswered is not None:
+            # The hold may exist at the provider: the same idempotency key returns it instead of a second one.
+            taken = s.exec(update(PaymentAuthorization)
+                           .where(PaymentAuthorization.id == unanswered.id,
+                                  PaymentAuthorization.decline_code == NO_ANSWER_CODE)
+                           .values(decline_code=None, updated_at=at)).rowcount
+            uow.commit()
+            return _Claim(claim_id=unanswered.id, retry=True) if taken == 1 else _Claim(IN_PROGRESS)
+        if any(a.status == PaymentStatus.PENDING and at - _aware(a.updated_at) < STALE_CLAIM for a in attempts):
+            return _Claim(IN_PROGRESS)
+        abandoned = tuple(a.intent_id for a in attempts if a.status == PaymentStatus.REQUIRES_ACTION and a.intent_id)
         for stale in (a for a in attempts if a.status in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)):
             stale.status, stale.updated_at = PaymentStatus.DECLINED.value, at
             stale.decline_code = stale.decline_code or "abandoned"
@@ -110,8 +135,8 @@ def _claim(reference: str, at: datetime) -> tuple[PaymentOutcome | None, int | N
         try:
             uow.commit()
         except IntegrityError:
-            return PaymentOutcome("in_progress", "Your payment is being processed."), None, []
-        return None, claim.id, abandoned
+            return _Claim(IN_PROGRESS)
+        return _Claim(claim_id=claim.id, abandoned=abandoned)
 
 
 def authorize(reference: str, token: str, at: datetime | None = None, gw: StripeGateway | None = None) -> PaymentOutcome:
@@ -119,11 +144,12 @@ def authorize(reference: str, token: str, at: datetime | None = None, gw: Stripe
     at = at or _now()
     if not isinstance(token, str) or not token.startswith("tok_") or len(token) > 100:
         return PaymentOutcome("declined", "Your card details could not be read. Please check them and try again.")
-    refused, claim_id, abandoned = _claim(reference, at)
-    if refused:
-        return refused
+    claimed = _claim(reference, at)
+    if claimed.refused:
+        return claimed.refused
+    claim_id = claimed.claim_id
     gw = gw or gateway()
-    for intent_id in abandoned:
+    for intent_id in claimed.abandoned:
         try:
             gw.cancel(intent_id)
         except PaymentGatewayError:
@@ -132,24 +158,49 @@ def authorize(reference: str, token: str, at: datetime | None = None, gw: Stripe
         claim = s.get(PaymentAuthorization, claim_id)
         order = s.get(Order, claim.order_id)
     try:
-        card = gw.card_of_token(token)
-        refusal = brand_refusal(card.brand)
-        if refusal:
-            return _finish(claim_id, None, at, brand=card.brand, last4=card.last4, refusal=(refusal, "brand_not_accepted"))
-        saved = gw.save_card(token, order.email, order.full_name, idempotency_key=f"{claim.idempotency_key}:card")
-        refusal = brand_refusal(saved.brand)  # checked again on what the provider stored
-        if refusal:
-            return _finish(claim_id, None, at, brand=saved.brand, last4=saved.last4, refusal=(refusal, "brand_not_accepted"))
-        auth = gw.authorize(Money(order.total_minor, order.currency), saved.customer_id, saved.card_id,
-                            idempotency_key=claim.idempotency_key, description=f"Order {order.reference}",
-                            metadata={"order": order.reference})
-        return _finish(claim_id, auth, at, customer_id=saved.customer_id, card_id=saved.card_id,
-                       brand=saved.brand, last4=saved.last4, gw=gw)
+        if claimed.retry:
+            saved = SavedCard(order.payment_customer_id, claim.card_id, claim.brand, claim.last4, 0, 0)
+        else:
+            card = gw.card_of_token(token)
+            refusal = brand_refusal(card.brand)
+            if refusal:
+                return _finish(claim_id, None, at, brand=card.brand, last4=card.last4,
+                               refusal=(refusal, "brand_not_accepted"))
+            saved = gw.save_card(token, order.email, order.full_name, idempotency_key=f"{claim.idempotency_key}:card")
+            refusal = brand_refusal(saved.brand)  # checked again on what the provider stored
+            if refusal:
+                return _finish(claim_id, None, at, brand=saved.brand, last4=saved.last4,
+                               refusal=(refusal, "brand_not_accepted"))
     except CardDeclined as exc:
         return _finish(claim_id, None, at, refusal=(ISSUER_REFUSED, exc.decline_code or "card_declined"))
     except PaymentGatewayError:
-        _finish(claim_id, None, at, refusal=(SERVICE_DOWN, "gateway_error"))
+        _finish(claim_id, None, at, refusal=(SERVICE_DOWN, "gateway_error"))  # nothing can be held yet
         return PaymentOutcome("error", SERVICE_DOWN)
+    try:
+        auth = gw.authorize(Money(order.total_minor, order.currency), saved.customer_id, saved.card_id,
+                            idempotency_key=claim.idempotency_key, description=f"Order {order.reference}",
+                            metadata={"order": order.reference})
+    except CardDeclined as exc:
+        return _finish(claim_id, None, at, refusal=(ISSUER_REFUSED, exc.decline_code or "card_declined"))
+    except PaymentGatewayError:
+        _await_retry(claim_id, saved, at)
+        return PaymentOutcome("error", NO_ANSWER)
+    return _finish(claim_id, auth, at, customer_id=saved.customer_id, card_id=saved.card_id,
+                   brand=saved.brand, last4=saved.last4, gw=gw)
+
+
+def _await_retry(claim_id: int, saved: SavedCard, at: datetime) -> None:
+    """The provider may or may not have placed the hold: keep the attempt open with its key and card."""
+    with UnitOfWork() as uow:
+        claim = uow.session.get(PaymentAuthorization, claim_id, with_for_update=True)
+        order = uow.session.get(Order, claim.order_id, with_for_update=True)
+        if claim.status == PaymentStatus.PENDING:
+            claim.decline_code, claim.card_id, claim.updated_at = NO_ANSWER_CODE, saved.card_id, at
+            claim.brand, claim.last4 = saved.brand, saved.last4
+            order.payment_customer_id = saved.customer_id
+            uow.session.add(OrderEvent(order_id=order.id, at=at, type=E.PAYMENT_DECLINED.value,
+                                       data={"code": NO_ANSWER_CODE, "will_retry_with_key": claim.idempotency_key}))
+            uow.commit()
 
 
 def complete_authentication(reference: str, at: datetime | None = None, gw: StripeGateway | None = None) -> PaymentOutcome:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from storefront.adapters.stripe_gateway import CardDetails, StripeGateway
+from storefront.adapters.stripe_gateway import CardDetails, PaymentGatewayError, StripeGateway
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.services import payment
 from storefront.services.payment import ISSUER_REFUSED
@@ -394,3 +394,47 @@ def test_3ds_completed_after_the_order_was_cancelled_releases_the_hold(make_prod
     assert auth.status == PaymentStatus.RELEASED.value
     assert stripe_test_client.v1.payment_intents.retrieve(auth.intent_id).status == "canceled"
     assert order_row(placed.reference).status == OrderStatus.CANCELLED.value
+
+
+class _SilentOnce:
+    """The real sandbox gateway, except that the first authorization gets no answer (a network timeout)."""
+
+    def __init__(self, real: StripeGateway) -> None:
+        self._real, self.keys, self.cards, self.saved = real, [], [], 0
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def save_card(self, *args, **kwargs):
+        self.saved += 1
+        return self._real.save_card(*args, **kwargs)
+
+    def authorize(self, amount, customer_id, card_id, idempotency_key, **kwargs):
+        self.keys.append(idempotency_key)
+        self.cards.append(card_id)
+        if len(self.keys) == 1:
+            raise PaymentGatewayError("timed out", retryable=True)
+        return self._real.authorize(amount, customer_id, card_id, idempotency_key, **kwargs)
+
+
+@pytest.mark.clause("PAY-5")
+@pytest.mark.clause("GTC-3.4")
+def test_no_answer_from_the_provider_is_retried_with_the_same_key_and_card(make_product, place, card_token,
+                                                                           stripe_gateway):
+    """Had the provider placed the hold, the same idempotency key returns it instead of holding twice."""
+    watch = make_product()
+    placed = place({watch: 1})
+    gw = _SilentOnce(stripe_gateway)
+
+    first = payment.authorize(placed.reference, card_token(VISA_OK), gw=gw)
+    assert first.status == "error" and "will not be held twice" in first.message
+    assert order_row(placed.reference).status == OrderStatus.PENDING_PAYMENT.value
+
+    second = payment.authorize(placed.reference, card_token(VISA_OK), gw=gw)
+
+    assert second.status == "held"
+    assert gw.keys[0] == gw.keys[1] and gw.cards[0] == gw.cards[1]
+    assert gw.saved == 1  # the retry did not save the new token as another card
+    [auth] = payments_of(placed.reference)
+    assert auth.status == PaymentStatus.HELD.value and auth.idempotency_key == gw.keys[0]
+    assert len(outbox_of(placed.reference)) == 1
