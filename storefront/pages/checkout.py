@@ -15,13 +15,15 @@ def step_indicator() -> rx.Component:
     return rx.el.ol(
         *[
             rx.el.li(
-                rx.badge(str(i + 1), variant=rx.cond(CheckoutState.step == i + 1, "solid", "soft"),
-                         color_scheme=rx.cond(CheckoutState.step > i + 1, "green", "bronze")),
-                rx.text(name, size="1", weight=rx.cond(CheckoutState.step == i + 1, "bold", "regular")),
-                aria_current=rx.cond(CheckoutState.step == i + 1, "step", "false"),
-                style={"display": "flex", "alignItems": "center", "gap": "0.3rem", "cursor": "pointer"},
-                on_click=CheckoutState.go_to(i + 1),
-                class_name="step",
+                rx.el.button(
+                    rx.badge(str(i + 1), variant=rx.cond(CheckoutState.step == i + 1, "solid", "soft"),
+                             color_scheme=rx.cond(CheckoutState.step > i + 1, "green", "bronze")),
+                    rx.text(name, size="1", weight=rx.cond(CheckoutState.step == i + 1, "bold", "regular")),
+                    type="button", on_click=CheckoutState.go_to(i + 1), class_name="step",
+                    aria_current=rx.cond(CheckoutState.step == i + 1, "step", "false"),
+                    style={"display": "flex", "alignItems": "center", "gap": "0.3rem", "cursor": "pointer",
+                           "background": "none", "border": "none", "padding": 0, "color": "inherit"},
+                ),
             )
             for i, name in enumerate(STEPS)
         ],
