@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from storefront.domain.policy import policy
+
 
 def _row(label, value, id: str, **props) -> rx.Component:
     return rx.flex(rx.text(label), rx.text(value, **props), justify="between", gap="3", id=id)
@@ -24,6 +26,8 @@ def totals_table(t) -> rx.Component:
         rx.separator(),
         _row(rx.text("Total", weight="bold"), t.total, weight="bold", size="5", id="sum-total"),
         rx.cond(t.duties_notice != "", rx.callout(t.duties_notice, icon="info", color_scheme="gray", id="duties-notice")),
-        rx.text("We will ship by ", rx.text.strong(t.ship_by), " (30 business days).", size="2", id="ship-by"),
+        rx.text("We will ship by ", rx.text.strong(t.ship_by),
+                f" ({policy().ship_within_business_days} business days).", size="2",
+                id="ship-by"),
         direction="column", gap="2",
     )

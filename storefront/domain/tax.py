@@ -61,4 +61,9 @@ def compute_vat(country_code: str, taxable: Money, on: date) -> VatLine | None:
     if rate is None:
         return None
     amount = Money.from_decimal(taxable.to_decimal() * rate, taxable.currency)
-    return VatLine(rate, amount, f"{load('tax')['label']} {percent_text(rate)}%")
+    return VatLine(rate, amount, vat_label(rate))
+
+
+def vat_label(rate: Decimal) -> str:
+    """'VAT 8.1%': the one wording of the tax line on pages, emails and invoices."""
+    return f"{load('tax')['label']} {percent_text(rate)}%"

@@ -4,6 +4,7 @@ from storefront import routes
 from storefront.components.layout import page
 from storefront.components.terms_text import terms_text
 from storefront.components.totals import totals_table
+from storefront.domain.cards import accepted_brands_text
 from storefront.services.payment import browser_config
 from storefront.state.checkout import STEPS, TERMS_LABEL, TOKEN_SCRIPT, CheckoutState
 
@@ -214,7 +215,7 @@ def step_pay() -> rx.Component:
         rx.text("Order ", rx.text.strong(CheckoutState.order_reference, id="order-reference"),
                 " is placed. Enter your card to authorise the amount; it is held, not charged, until your order ships."),
         rx.cond(CheckoutState.totals, rx.text("Amount to authorise: ", rx.text.strong(CheckoutState.totals.total))),
-        rx.text("We accept Visa, Mastercard, American Express, Discover and UnionPay. Your card issuer may ask you "
+        rx.text(f"We accept {accepted_brands_text()}. Your card issuer may ask you "
                 "to confirm the payment (3-D Secure); by paying you consent to these security checks.", size="2",
                 color_scheme="gray"),
         rx.box(id="card-element", on_mount=rx.call_script(mount),

@@ -18,7 +18,7 @@ from storefront.domain.money import Money
 from storefront.domain.order_info import Address
 from storefront.domain.order_status import OrderStatus, customer_label
 from storefront.domain.quote import DUTIES_NOTICE
-from storefront.domain.tax import percent_text
+from storefront.domain.tax import vat_label
 from storefront.settings import get_settings
 
 
@@ -43,7 +43,7 @@ def order_document(session: Session, order: Order) -> OrderDocument:
                     for l in lines),
         subtotal=money(order.subtotal_minor),
         shipping=money(order.shipping_minor),
-        vat_label=f"VAT {percent_text(Decimal(order.vat_rate))}%" if has_vat else None,
+        vat_label=vat_label(Decimal(order.vat_rate)) if has_vat else None,
         vat_amount=money(order.vat_minor) if has_vat else None,
         duties_notice=None if has_vat else DUTIES_NOTICE.format(country=country_of(order.country).name),
         total=money(order.total_minor),
