@@ -72,21 +72,29 @@ def _priced_rows(session: Session, currency: str):
     )
 
 
-def _card(product: Product, collection: Collection, price: ProductPrice, country: Country) -> ProductCard:
+def _shown(product: Product, collection: Collection, price: ProductPrice, country: Country) -> dict:
+    """The fields a card and a detail page share: identity, market price, availability."""
     avail = availability(product.stock)
-    return ProductCard(
+    return dict(
         reference=product.reference,
         slug=product.slug,
         name=product.name,
         collection=collection.name,
         collection_slug=collection.slug,
         case_material=product.case_material,
-        image="/" + (product.images[0] if product.images else "watches/placeholder.svg"),
         price=Money(price.amount_minor, price.currency).format(country.locale),
-        price_minor=price.amount_minor,
         availability=avail.text,
         availability_kind=avail.kind.value,
     )
+
+
+def _images(product: Product) -> list[str]:
+    return ["/" + image for image in product.images]
+
+
+def _card(product: Product, collection: Collection, price: ProductPrice, country: Country) -> ProductCard:
+    return ProductCard(**_shown(product, collection, price, country), image=(_images(product) or [""])[0],
+                       price_minor=price.amount_minor)
 
 
 def list_products(
@@ -119,22 +127,13 @@ def product_detail(slug: str, country: Country) -> ProductDetail | None:
         if row is None:
             return None
         product, collection, price = row
-        avail = availability(product.stock)
         return ProductDetail(
-            reference=product.reference,
-            slug=product.slug,
-            name=product.name,
-            collection=collection.name,
-            collection_slug=collection.slug,
-            case_material=product.case_material,
+            **_shown(product, collection, price, country),
             diameter=f"{format_decimal(product.diameter_mm, locale=country.locale)} mm",
             movement=product.movement,
             water_resistance=f"{format_decimal(product.water_resistance_m, locale=country.locale)} m",
             description=product.description,
-            images=["/" + image for image in product.images],
-            price=Money(price.amount_minor, price.currency).format(country.locale),
-            availability=avail.text,
-            availability_kind=avail.kind.value,
+            images=_images(product),
             max_quantity=max_orderable(product.stock, product.max_per_order),
         )
 
@@ -147,7 +146,7 @@ def collections() -> list[CollectionView]:
                 select(Product).where(Product.collection_id == col.id, Product.active == True)  # noqa: E712
                 .order_by(Product.featured.desc(), Product.reference)
             ).first()
-            image = "/" + first.images[0] if first and first.images else ""
+            image = (_images(first) or [""])[0] if first else ""
             result.append(CollectionView(col.slug, col.name, col.description, image))
         return result
 
@@ -183,5 +182,5 @@ def product_shells() -> list[ProductShell]:
             ).all()
     except SQLAlchemyError:
         return []
-    return [ProductShell(p.slug, p.reference, p.name, c.name, c.slug, "/" + p.images[0] if p.images else "",
-                         p.description) for p, c in rows]
+    return [ProductShell(p.slug, p.reference, p.name, c.name, c.slug, (_images(p) or [""])[0], p.description)
+            for p, c in rows]
