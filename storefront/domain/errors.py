@@ -1,0 +1,144 @@
+"""Error codes of the shop (in the manner of Saleor's `error_codes.py`) and the one table of their messages.
+
+Services and states raise or return codes; only the page shows the sentence. Tests compare codes,
+so a reworded message never breaks a test and an English sentence is never the contract.
+Messages may carry named fields (`{name}`), filled from the parameters given with the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # cart and catalogue
+    INVALID_QUANTITY = "invalid_quantity"
+    INVALID_REQUEST = "invalid_request"
+    PRODUCT_UNAVAILABLE = "product_unavailable"
+    PRODUCT_NOT_OFFERED = "product_not_offered"
+    QUANTITY_BELOW_ONE = "quantity_below_one"
+    OVER_ORDER_LIMIT = "over_order_limit"
+    OUT_OF_STOCK = "out_of_stock"
+    OVER_STOCK = "over_stock"
+    CART_TOO_MANY_LINES = "cart_too_many_lines"
+    CART_EMPTY = "cart_empty"
+    CART_CHANGED = "cart_changed"
+    SOLD_OUT_NOW = "sold_out_now"
+    COUNTRY_NOT_OFFERED = "country_not_offered"
+    # checkout steps
+    FIELDS_INVALID = "fields_invalid"
+    STEP_NOT_READY = "step_not_ready"
+    DETAILS_NOT_CONFIRMED = "details_not_confirmed"
+    TERMS_NOT_ACCEPTED = "terms_not_accepted"
+    PERSONAL_USE_NOT_DECLARED = "personal_use_not_declared"
+    TERMS_CHANGED = "terms_changed"
+    TERMS_UNAVAILABLE = "terms_unavailable"
+    CHECKOUT_EXPIRED = "checkout_expired"
+    # compliance
+    DESTINATION_NOT_DELIVERABLE = "destination_not_deliverable"
+    DESTINATION_SANCTIONED = "destination_sanctioned"
+    BILLING_SANCTIONED = "billing_sanctioned"
+    UNDER_AGE = "under_age"
+    ORDER_DECLINED = "order_declined"
+    # abuse limits
+    TOO_MANY_OPEN_ORDERS = "too_many_open_orders"
+    TOO_MANY_CONFIRMATIONS = "too_many_confirmations"
+    TOO_MANY_PAYMENT_ATTEMPTS = "too_many_payment_attempts"
+    PAYMENT_ATTEMPTS_EXHAUSTED = "payment_attempts_exhausted"
+    # payment
+    CARD_INCOMPLETE = "card_incomplete"
+    CARD_UNREADABLE = "card_unreadable"
+    CARD_BRAND_REFUSED = "card_brand_refused"
+    ISSUER_DECLINED = "issuer_declined"
+    PAYMENT_SERVICE_DOWN = "payment_service_down"
+    PAYMENT_NO_ANSWER = "payment_no_answer"
+    PAYMENT_IN_PROGRESS = "payment_in_progress"
+    PAYMENT_WINDOW_CLOSED = "payment_window_closed"
+    ORDER_NOT_PAYABLE = "order_not_payable"
+    ORDER_NOT_FOUND = "order_not_found"
+    # anything else: no detail reaches the client
+    UNEXPECTED = "unexpected"
+
+
+MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.INVALID_QUANTITY: "Please enter a whole number.",
+    ErrorCode.INVALID_REQUEST: "This request could not be understood. Please use the page's buttons and fields.",
+    ErrorCode.PRODUCT_UNAVAILABLE: "This watch is not available.",
+    ErrorCode.PRODUCT_NOT_OFFERED: "{name} is no longer offered.",
+    ErrorCode.QUANTITY_BELOW_ONE: "Please choose a quantity of at least 1.",
+    ErrorCode.OVER_ORDER_LIMIT: "{name} is limited to {limit} per order.",
+    ErrorCode.OUT_OF_STOCK: "{name} is out of stock.",
+    ErrorCode.OVER_STOCK: "Only {stock} of {name} left in stock.",
+    ErrorCode.CART_TOO_MANY_LINES: "A cart holds at most {limit} different watches.",
+    ErrorCode.CART_EMPTY: "Your cart is empty.",
+    ErrorCode.CART_CHANGED: "A watch in your cart is no longer offered. Please review your cart.",
+    ErrorCode.SOLD_OUT_NOW: "Sorry, {name} has just sold out. Please review your cart.",
+    ErrorCode.COUNTRY_NOT_OFFERED: "Please choose a country from the list.",
+    ErrorCode.FIELDS_INVALID: "Please correct the highlighted fields.",
+    ErrorCode.STEP_NOT_READY: "Some details need attention before you can continue.",
+    ErrorCode.DETAILS_NOT_CONFIRMED: "Please confirm that your details are accurate.",
+    ErrorCode.TERMS_NOT_ACCEPTED: "Please tick the box to accept the terms and conditions of the site.",
+    ErrorCode.PERSONAL_USE_NOT_DECLARED:
+        "Please declare that the purchase is for your own or a relative's personal use.",
+    ErrorCode.TERMS_CHANGED: "Our terms have been updated. Please read and accept the current version.",
+    ErrorCode.TERMS_UNAVAILABLE:
+        "Our terms of sale are being updated; ordering is paused. Please try again shortly.",
+    ErrorCode.CHECKOUT_EXPIRED: "Your checkout session has expired. Please start again.",
+    ErrorCode.DESTINATION_NOT_DELIVERABLE: "We cannot deliver to this country.",
+    ErrorCode.DESTINATION_SANCTIONED: "We cannot deliver to {place}.",
+    ErrorCode.BILLING_SANCTIONED: "We cannot accept a billing address in {place}.",
+    ErrorCode.UNDER_AGE: "{message}",
+    ErrorCode.ORDER_DECLINED: "We are unable to accept this order. Please contact our client service for assistance.",
+    ErrorCode.TOO_MANY_OPEN_ORDERS:
+        "You already have orders waiting for payment. Please complete or let them lapse before placing another; "
+        "our client service will gladly help.",
+    ErrorCode.TOO_MANY_CONFIRMATIONS:
+        "We have received many order confirmations from your connection in a short time. "
+        "Please wait a minute and try again.",
+    ErrorCode.TOO_MANY_PAYMENT_ATTEMPTS:
+        "We have received many payment attempts from your connection. Please wait a little and try again, "
+        "or contact our client service.",
+    ErrorCode.PAYMENT_ATTEMPTS_EXHAUSTED:
+        "No card could be authorised after several attempts, so this order has been cancelled and the watches "
+        "released. Nothing has been charged. You are welcome to contact our client service.",
+    ErrorCode.CARD_INCOMPLETE: "Your card details are incomplete.",
+    ErrorCode.CARD_UNREADABLE: "Your card details could not be read. Please check them and try again.",
+    ErrorCode.CARD_BRAND_REFUSED: "{message}",
+    ErrorCode.ISSUER_DECLINED:
+        "Your card issuer declined the payment. Please contact your card issuer, or try again with another card.",
+    ErrorCode.PAYMENT_SERVICE_DOWN:
+        "The payment service could not be reached. Nothing was charged; please try again in a moment.",
+    ErrorCode.PAYMENT_NO_ANSWER:
+        "The payment service did not answer in time. Please press the button again to retry: "
+        "your card will not be held twice.",
+    ErrorCode.PAYMENT_IN_PROGRESS: "Your payment is being processed. Please wait a moment.",
+    ErrorCode.PAYMENT_WINDOW_CLOSED:
+        "The time to pay for this order has run out, so it was cancelled and the watches released. "
+        "Nothing has been charged. You are welcome to order again.",
+    ErrorCode.ORDER_NOT_PAYABLE: "This order is not waiting for a payment.",
+    ErrorCode.ORDER_NOT_FOUND: "Order not found.",
+    ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
+}
+
+
+def message(code: ErrorCode, **params: object) -> str:
+    """The sentence the client sees for `code`; a missing field leaves the generic wording, never a crash."""
+    text = MESSAGES[code]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError):
+        return MESSAGES[ErrorCode.UNEXPECTED] if "{" in text else text
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A code with its message parameters, carried from a rule to the page."""
+
+    code: ErrorCode
+    params: dict[str, object] = field(default_factory=dict)
+    field: str = ""
+
+    @property
+    def message(self) -> str:
+        return message(self.code, **self.params)
