@@ -7,8 +7,6 @@ It is idempotent on the checkout key: a double click or a resent event returns t
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -30,12 +28,12 @@ from storefront.domain.policy import policy
 from storefront.domain.quote import Quote, QuoteLine, quote
 from storefront.domain.screening import Verdict
 from storefront.domain.shipping import default_table
+from storefront.services import links
 from storefront.services import terms as terms_service
 from storefront.services.calendar import merchant_calendar
 from storefront.services.markets import deliverable
 from storefront.services.screening import refuse_destination, screen_names
 from storefront.services.unit_of_work import UnitOfWork
-from storefront.settings import get_settings
 
 NEUTRAL_DECLINE = "We are unable to accept this order. Please contact our client service for assistance."
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -67,13 +65,10 @@ def new_reference() -> str:
     return "VX-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
 
 
-def status_token(reference: str) -> str:
-    """The signature in an order's status link: only someone given the link can open the page."""
-    return hmac.new(get_settings().secret_key.encode(), reference.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def valid_status_token(reference: str, token: str) -> bool:
-    return isinstance(token, str) and hmac.compare_digest(status_token(reference), token)
+    """Whether `token` is the one handed to the browser that placed the order (`PlacedOrder.access_token`):
+    a pay link, so it lets that browser back to the payment step only until the payment window closes."""
+    return links.valid(reference, token, links.Purpose.PAY)
 
 
 def quote_cart(cart: dict[str, int], country: Country, at: datetime | None = None, session: Session | None = None) -> Quote:
@@ -180,7 +175,7 @@ def place_order(cmd: PlaceOrder, at: datetime | None = None) -> PlacedOrder:
                     raise CheckoutError(f"Sorry, {line.name} has just sold out. Please review your cart.")
             reference = new_reference()
             order = Order(
-                reference=reference, access_token=status_token(reference), checkout_key=cmd.checkout_key,
+                reference=reference, access_token=links.issue(reference, links.Purpose.PAY, at), checkout_key=cmd.checkout_key,
                 status=OrderStatus.PENDING_PAYMENT.value, channel=cmd.channel, country=country.code,
                 currency=country.currency, locale=country.locale, email=cmd.info.email, phone=cmd.info.phone,
                 full_name=cmd.info.full_name, birth_date=cmd.info.birth_date,

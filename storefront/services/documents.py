@@ -19,11 +19,8 @@ from storefront.domain.order_info import Address
 from storefront.domain.order_status import OrderStatus, customer_label
 from storefront.domain.quote import DUTIES_NOTICE
 from storefront.domain.tax import vat_label
+from storefront.services import links
 from storefront.settings import get_settings
-
-
-def status_url(order: Order) -> str:
-    return f"{get_settings().public_url.rstrip('/')}/order/{order.reference}?t={order.access_token}"
 
 
 def order_document(session: Session, order: Order) -> OrderDocument:
@@ -51,7 +48,7 @@ def order_document(session: Session, order: Order) -> OrderDocument:
         terms_version=terms.version,
         terms_date=format_date(terms.published_at, "long", locale=order.locale),
         ship_by=format_date(order.ship_by, "full", locale=order.locale),
-        status_url=status_url(order),
+        status_url=links.order_url(order.reference),
         status_label=customer_label(OrderStatus(order.status)),
         merchant_name=s.merchant_name,
         merchant_address_lines=(s.merchant_street, f"{s.merchant_postcode} {s.merchant_city}", "Switzerland"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from babel.dates import format_date
 from sqlmodel import Session, select
@@ -11,7 +12,7 @@ from storefront.adapters.db import get_engine
 from storefront.adapters.tables import Order, OrderEvent
 from storefront.domain.order_status import FINAL, OrderStatus
 from storefront.domain.quote import Quote
-from storefront.services.checkout import valid_status_token
+from storefront.services import links
 from storefront.services.documents import order_document
 
 
@@ -84,9 +85,9 @@ CUSTOMER_EVENTS = {
 }
 
 
-def order_view(reference: str, token: str) -> OrderView | None:
-    """The order behind a signed status link; None for a wrong or unknown link (no hint which)."""
-    if not isinstance(reference, str) or not valid_status_token(reference, token):
+def order_view(reference: str, token: str, at: datetime | None = None) -> OrderView | None:
+    """The order behind a signed view link; None for a wrong, expired or unknown link (no hint which)."""
+    if not links.valid(reference, token, links.Purpose.VIEW, at):
         return None
     with Session(get_engine()) as s:
         order = s.exec(select(Order).where(Order.reference == reference)).first()

@@ -16,7 +16,7 @@ import reflex as rx
 from storefront.domain import order_info
 from storefront.domain.cards import accepted_brands_text, accepted_spellings
 from storefront.services import cart as cart_service
-from storefront.services import checkout, payment
+from storefront.services import checkout, links, payment
 from storefront.services import terms as terms_service
 from storefront.services.checkout import CheckoutError
 from storefront.services.markets import deliverable
@@ -333,7 +333,7 @@ class CheckoutState(CartState):
 
     def _after_payment(self, outcome: payment.PaymentOutcome):
         if outcome.status == "held":
-            url = f"/order/{self.order_reference}?t={self._order_token}&placed=1"
+            url = links.order_path(self.order_reference) + "&placed=1"
             self._finish_purchase()
             yield rx.redirect(url)
         elif outcome.status == "requires_action":
