@@ -55,18 +55,22 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def view(version: str | None, locale: str) -> TermsView | None:
-    """The requested archived version, or the current one when none is asked for."""
+def view(version: str | None, locale: str, now: datetime | None = None) -> TermsView | None:
+    """The requested version if already in force (archived or current), or the current one when none is
+    asked for. A version published ahead of its effective date stays unreadable until then: the
+    merchant decides when it is published, not whoever guesses its name."""
+    now = now or datetime.now(timezone.utc)
     if version:
         with Session(get_engine()) as session:
             row = session.exec(select(TermsVersion).where(TermsVersion.version == version)).first()
+        row = row if row and _aware(row.published_at) <= now else None
     else:
-        row = current()
+        row = current(now)
     return _view(row, locale) if row else None
 
 
-def archive(locale: str) -> list[tuple[str, str]]:
-    now = datetime.now(timezone.utc)
+def archive(locale: str, now: datetime | None = None) -> list[tuple[str, str]]:
+    now = now or datetime.now(timezone.utc)
     with Session(get_engine()) as session:
         rows = session.exec(select(TermsVersion).order_by(TermsVersion.published_at.desc())).all()
         return [(r.version, format_date(r.published_at, "long", locale=locale)) for r in rows if _aware(r.published_at) <= now]

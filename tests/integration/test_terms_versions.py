@@ -1,0 +1,44 @@
+"""Terms versions are readable from their effective date on, and every earlier one stays readable (GTC-1.4)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import delete
+
+from storefront.adapters.tables import TermsVersion
+from storefront.services import terms as terms_service
+from storefront.services.unit_of_work import UnitOfWork
+
+
+@pytest.fixture
+def upcoming_terms(database):
+    """A version the merchant has entered ahead of its effective date in a week."""
+    effective = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=7)
+    version = f"F-{secrets.token_hex(3)}"
+    with UnitOfWork() as uow:
+        row = TermsVersion(version=version, title="Terms (upcoming)", body="# Terms\nNot yet.", content_hash="0" * 64,
+                           published_at=effective)
+        uow.session.add(row)
+        uow.commit()
+    yield version, effective
+    with UnitOfWork() as uow:
+        uow.session.exec(delete(TermsVersion).where(TermsVersion.version == version))
+        uow.commit()
+
+
+@pytest.mark.clause("GTC-1.4")
+def test_a_version_cannot_be_read_before_its_effective_date(upcoming_terms):
+    version, effective = upcoming_terms
+    in_force = terms_service.current()
+
+    assert terms_service.view(version, "en_GB") is None
+    assert version not in [v for v, _date in terms_service.archive("en_GB")]
+    assert terms_service.view(None, "en_GB").version == in_force.version
+    # From its effective date on it is the current version, and the earlier one stays readable.
+    assert terms_service.view(version, "en_GB", effective).version == version
+    assert terms_service.view(None, "en_GB", effective).version == version
+    assert terms_service.view(in_force.version, "en_GB", effective).version == in_force.version
+    assert version in [v for v, _date in terms_service.archive("en_GB", effective)]
