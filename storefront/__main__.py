@@ -61,11 +61,25 @@ def _sidecars(port: int) -> list:
     return started
 
 
+def _secure_existing_files() -> None:
+    """Owner-only modes on what an earlier run may have left readable: var/ (secret key, database,
+    payment sandbox store), captured mails, the database and Reflex's saved states."""
+    from storefront.adapters import private_files
+    from storefront.settings import VAR_DIR, get_settings
+
+    s = get_settings()
+    states = Path(os.environ.get("REFLEX_STATES_WORKDIR", ROOT / ".states"))
+    private_files.secure_existing([VAR_DIR, s.mail_dir, states, *private_files.sqlite_files(s.database_url)])
+
+
 def serve(args) -> None:
     os.chdir(ROOT)
+    _secure_existing_files()
     sidecars = _sidecars(args.port)
-    cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
-           "--frontend-port", str(args.port), "--backend-port", str(args.port)]
+    from storefront.settings import get_settings
+
+    cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port", "--backend-host",
+           get_settings().bind_host, "--frontend-port", str(args.port), "--backend-port", str(args.port)]
     try:
         code = subprocess.call(cmd)
     finally:
@@ -75,6 +89,9 @@ def serve(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from storefront.adapters.private_files import restrict_new_files
+
+    restrict_new_files()  # every file these commands and their children create is the owner's alone
     parser = argparse.ArgumentParser(prog="python -m storefront")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations (Alembic)").set_defaults(func=migrate)

@@ -6,6 +6,7 @@ this module only holds identity, infrastructure and secrets, which differ per de
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -19,10 +20,12 @@ VAR_DIR = ROOT / "var"
 
 def _dev_secret() -> str:
     """A per-checkout random secret, kept in var/, so signed links survive restarts without setup."""
-    VAR_DIR.mkdir(exist_ok=True)
+    VAR_DIR.mkdir(mode=0o700, exist_ok=True)
     path = VAR_DIR / "secret.key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:  # owner only
+            handle.write(secrets.token_urlsafe(48))
+    path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -44,6 +47,8 @@ class Settings(BaseSettings):
 
     default_country: str = "CH"
     public_url: str = "http://localhost:3000"
+    # Where `make run` listens: loopback unless told otherwise (e.g. 0.0.0.0 behind a reverse proxy).
+    bind_host: str = "127.0.0.1"
 
     database_url: str = Field(
         default=f"sqlite:///{VAR_DIR / 'storefront.db'}",

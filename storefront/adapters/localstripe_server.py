@@ -225,7 +225,7 @@ def _relocate_store(state_file: str | None) -> None:
         if not state_file:
             return
         temporary = f"{state_file}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:  # owner only
             pickle.dump(dict(self), handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, state_file)
 

@@ -40,7 +40,9 @@ class CaptureHandler:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Mails carry names and addresses: the folder, every .eml (mkstemp: 0600) and the index are the owner's.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.chmod(0o700)
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
@@ -76,7 +78,8 @@ class CaptureHandler:
                 f"subject={_one_line(headers.get('Subject', ''))}",
             ]
         )
-        with self._lock, open(self.directory / INDEX_NAME, "a", encoding="utf-8") as index:
+        with self._lock, open(os.open(self.directory / INDEX_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600),
+                              "a", encoding="utf-8") as index:
             index.write(line + "\n")
         return path
 
