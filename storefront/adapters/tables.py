@@ -100,6 +100,8 @@ class Order(SQLModel, table=True):
     channel: str = Field(default="web", max_length=16)
     country: str = Field(max_length=2)
     currency: str = Field(max_length=3)
+    # Babel display locale the order was placed in (page language + delivery country, see
+    # domain/markets.py display_locale), e.g. "en_CH": its emails and documents keep it.
     locale: str = Field(max_length=20)
     email: str = Field(max_length=320, index=True)
     phone: str = Field(max_length=40)

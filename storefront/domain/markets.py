@@ -1,9 +1,25 @@
-"""Countries, the market (currency) each belongs to, and the locale its amounts are shown in."""
+"""Countries, the market (currency) each belongs to, and the locale dates and amounts are shown in.
+
+Display rule: text the client reads (pages, emails, documents) is formatted in the language the
+text is written in, the page language (`page_language` in rules/markets.toml, English today),
+with the delivery country's conventions where Babel's CLDR data has that language for that country,
+and the language alone otherwise:
+
+    English, CH -> en_CH   CHF 12’500.00     Wednesday, 6 January 2027
+    English, DE -> en_DE   12.500,00 €       Wednesday, 6 January 2027
+    English, JP -> en      ¥1,190,000        Wednesday, January 6, 2027   (no en_JP in CLDR)
+
+Amounts keep the delivery market's currency whatever the locale. The delivery country's own
+language (de_CH, ja_JP) is never used: it put "Mittwoch" and a full-width yen sign on English
+pages. A translated page (roadmap step 6) passes its own language: German for CH gives de_CH.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+
+from babel import localedata
 
 from storefront.rules import load
 
@@ -13,7 +29,6 @@ class Country:
     code: str
     name: str
     currency: str
-    locale: str
     shipping_zone: str
     majority_age: int
     languages: tuple[str, ...]
@@ -28,7 +43,6 @@ def countries() -> tuple[Country, ...]:
             code=code,
             name=row["name"],
             currency=row["currency"],
-            locale=row["locale"],
             shipping_zone=row["shipping_zone"],
             majority_age=row.get("majority_age", default_age),
             languages=tuple(row.get("languages", ())),
@@ -40,6 +54,17 @@ def countries() -> tuple[Country, ...]:
 def country(code: str) -> Country | None:
     code = (code or "").upper()
     return next((c for c in countries() if c.code == code), None)
+
+
+def page_language() -> str:
+    return load("markets")["page_language"]
+
+
+def display_locale(language: str, country_code: str) -> str:
+    """The Babel locale for text in `language` about a delivery to `country_code` (rule above)."""
+    code = (country_code or "").upper()
+    regional = f"{language}_{code}"
+    return regional if code.isalpha() and localedata.exists(regional) else language
 
 
 def currencies() -> tuple[str, ...]:

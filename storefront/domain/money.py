@@ -1,7 +1,8 @@
 """Money as integer minor units of an ISO 4217 currency; never a float.
 
 The exponent comes from Babel's CLDR data (JPY has none, CHF and EUR have two), so amounts
-cross to Stripe unchanged and are formatted by Babel for the visitor's locale.
+cross to Stripe unchanged and are formatted by Babel in a display locale (page language, delivery
+country: `storefront.domain.markets.display_locale`), never in the delivery country's own language.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Money:
     __rmul__ = __mul__
 
     def format(self, locale: str) -> str:
-        """Babel formatting; the result may contain non-breaking spaces (U+00A0, U+202F)."""
+        """Babel formatting in `locale`, a display locale; the result may contain non-breaking spaces (U+00A0, U+202F)."""
         return format_currency(self.to_decimal(), self.currency, locale=locale)
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from storefront.adapters.db import get_engine
 from storefront.adapters.tables import Product, ProductPrice
 from storefront.domain.catalogue import max_orderable, quantity_refusal
-from storefront.domain.markets import Country
+from storefront.domain.markets import Country, display_locale, page_language
 from storefront.domain.money import Money
 
 MAX_LINES = 20
@@ -69,6 +69,7 @@ def _products(session: Session, references: list[str]) -> dict[str, Product]:
 def view(cart: dict[str, int], country: Country) -> CartView:
     """Validated, priced lines; what can no longer be ordered is dropped or reduced, with a notice."""
     result = CartView()
+    locale = display_locale(page_language(), country.code)
     with Session(get_engine()) as session:
         products = _products(session, list(cart))
         prices = {
@@ -106,11 +107,11 @@ def view(cart: dict[str, int], country: Country) -> CartView:
                 image="/" + (product.images[0] if product.images else ""),
                 quantity=quantity,
                 max_quantity=allowed,
-                unit_price=unit.format(country.locale),
-                line_total=(unit * quantity).format(country.locale),
+                unit_price=unit.format(locale),
+                line_total=(unit * quantity).format(locale),
             )
         )
-    result.subtotal = subtotal.format(country.locale)
+    result.subtotal = subtotal.format(locale)
     return result
 
 

@@ -1,7 +1,7 @@
 """Read models of the catalogue for one market: what listing and product pages show.
 
 Only active products are returned (GTC-3.1); each carries its own price in the market's
-currency from the price list (GTC-4.1), formatted by Babel for the visitor's locale.
+currency from the price list (GTC-4.1), formatted in the page language (markets.display_locale).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from storefront.adapters.db import get_engine
 from storefront.adapters.tables import Collection, Product, ProductPrice
 from storefront.domain.catalogue import availability, max_orderable
-from storefront.domain.markets import Country
+from storefront.domain.markets import Country, display_locale, page_language
 from storefront.domain.money import Money
 
 SORTS = ("featured", "price_asc", "price_desc", "name")
@@ -82,7 +82,7 @@ def _shown(product: Product, collection: Collection, price: ProductPrice, countr
         collection=collection.name,
         collection_slug=collection.slug,
         case_material=product.case_material,
-        price=Money(price.amount_minor, price.currency).format(country.locale),
+        price=Money(price.amount_minor, price.currency).format(display_locale(page_language(), country.code)),
         availability=avail.text,
         availability_kind=avail.kind.value,
     )
@@ -127,11 +127,12 @@ def product_detail(slug: str, country: Country) -> ProductDetail | None:
         if row is None:
             return None
         product, collection, price = row
+        locale = display_locale(page_language(), country.code)
         return ProductDetail(
             **_shown(product, collection, price, country),
-            diameter=f"{format_decimal(product.diameter_mm, locale=country.locale)} mm",
+            diameter=f"{format_decimal(product.diameter_mm, locale=locale)} mm",
             movement=product.movement,
-            water_resistance=f"{format_decimal(product.water_resistance_m, locale=country.locale)} m",
+            water_resistance=f"{format_decimal(product.water_resistance_m, locale=locale)} m",
             description=product.description,
             images=_images(product),
             max_quantity=max_orderable(product.stock, product.max_per_order),

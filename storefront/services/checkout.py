@@ -19,7 +19,7 @@ from storefront.adapters.db import get_engine
 from storefront.adapters.tables import Order, OrderEvent, OrderLine, Product, ProductPrice, TermsVersion
 from storefront.domain.catalogue import quantity_refusal
 from storefront.domain.majority import check_majority
-from storefront.domain.markets import Country
+from storefront.domain.markets import Country, display_locale, page_language
 from storefront.domain.money import Money
 from storefront.domain.order_info import OrderInfo
 from storefront.domain.order_status import OrderEvent as EventType
@@ -177,7 +177,7 @@ def place_order(cmd: PlaceOrder, at: datetime | None = None) -> PlacedOrder:
             order = Order(
                 reference=reference, access_token=links.issue(reference, links.Purpose.PAY, at), checkout_key=cmd.checkout_key,
                 status=OrderStatus.PENDING_PAYMENT.value, channel=cmd.channel, country=country.code,
-                currency=country.currency, locale=country.locale, email=cmd.info.email, phone=cmd.info.phone,
+                currency=country.currency, locale=display_locale(page_language(), country.code), email=cmd.info.email, phone=cmd.info.phone,
                 full_name=cmd.info.full_name, birth_date=cmd.info.birth_date,
                 shipping_address=vars(cmd.info.shipping), billing_address=vars(cmd.info.billing),
                 subtotal_minor=q.subtotal.minor, shipping_minor=q.shipping.minor,

@@ -1,7 +1,8 @@
 """The customer's view of an order (OrderDocument), built from the snapshot stored on the order.
 
 Everything comes from the order row, never from the current catalogue or price list, so the
-email, the status page and later the invoice show what was contracted (GTC-4.2).
+email, the status page and later the invoice show what was contracted (GTC-4.2). Dates and amounts
+use `order.locale`, the display locale the client ordered in, so every later email reads like the pages did.
 """
 
 from __future__ import annotations

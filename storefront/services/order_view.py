@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from storefront.adapters.db import get_engine
 from storefront.adapters.tables import Order, OrderEvent
+from storefront.domain.markets import display_locale, page_language
 from storefront.domain.order_status import FINAL, OrderStatus
 from storefront.domain.quote import Quote
 from storefront.services import links
@@ -39,7 +40,7 @@ class TotalsView:
 
 
 def totals_view(q: Quote) -> TotalsView:
-    loc = q.country.locale
+    loc = display_locale(page_language(), q.country.code)
     return TotalsView(
         lines=[LineRow(l.name, l.reference, l.quantity, l.unit_price.format(loc), l.total.format(loc)) for l in q.lines],
         subtotal=q.subtotal.format(loc),

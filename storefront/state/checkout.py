@@ -15,6 +15,7 @@ import reflex as rx
 
 from storefront.domain import order_info
 from storefront.domain.cards import accepted_brands_text, accepted_spellings
+from storefront.domain.markets import display_locale, page_language
 from storefront.services import cart as cart_service
 from storefront.services import checkout, links, payment
 from storefront.services import terms as terms_service
@@ -146,7 +147,7 @@ class CheckoutState(CartState):
             self.message = "Our terms of sale are being updated; ordering is paused. Please try again shortly."
         else:
             self._terms_version_id = current.id
-            self.terms = terms_service.view(current.version, self.market().locale)
+            self.terms = terms_service.view(current.version, display_locale(page_language(), self.market().code))
         self.step = min(wanted, self._reachable())
         self.field_errors = _blank_form()
         self._save()

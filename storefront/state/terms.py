@@ -3,6 +3,7 @@ from __future__ import annotations
 import reflex as rx
 
 from storefront.services import terms
+from storefront.domain.markets import display_locale, page_language
 from storefront.services.terms import TermsView
 from storefront.state.shop import ShopState
 
@@ -14,6 +15,6 @@ class TermsState(ShopState):
     @rx.event
     def load(self):
         wanted = self.router.url.query_parameters.get("version", "")
-        locale = self.market().locale
+        locale = display_locale(page_language(), self.market().code)
         self.terms = terms.view(wanted if isinstance(wanted, str) else None, locale)
         self.versions = [list(v) for v in terms.archive(locale)]

@@ -54,8 +54,8 @@ def test_each_market_uses_its_own_price_list(database):
     jp = catalogue.product_detail(product.slug, country("JP"))
     de = catalogue.product_detail(product.slug, country("DE"))
     assert ch.price.startswith("CHF")
-    assert jp.price == f"￥{prices['JPY']:,}"  # yen: no decimals
-    assert de.price.endswith("€")
+    assert jp.price == f"¥{prices['JPY']:,}"  # half-width yen of the English page; no decimals
+    assert de.price.endswith("\u00a0€")
 
 
 @pytest.mark.clause("GTC-4.1")

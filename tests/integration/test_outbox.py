@@ -69,7 +69,7 @@ def test_confirmation_with_vat_reaches_the_client_with_the_contractual_informati
     assert msg["To"] == "zoe.mueller@example.ch"
     assert msg["Subject"] == f"Your order {order.reference} with {get_settings().merchant_name}: awaiting approval"
     text, html = _parts(msg)
-    chf = lambda minor: Money(minor, "CHF").format("de_CH")  # noqa: E731
+    chf = lambda minor: Money(minor, "CHF").format("en_CH")  # noqa: E731 - English text, Swiss amounts
     subtotal = 2 * PRICES["CHF"]
     for item in (
         order.reference, "Zoë Müller",
@@ -77,7 +77,7 @@ def test_confirmation_with_vat_reaches_the_client_with_the_contractual_informati
         f"Unit price: {chf(PRICES['CHF'])}", f"Line total: {chf(subtotal)}",
         f"Subtotal: {chf(subtotal)}", f"Shipping: {chf(4_500)}",
         f"VAT 8.1%: {chf(order.vat_minor)}", f"Total (CHF): {chf(order.total_minor)}",
-        f"We will ship by {format_date(order.ship_by, 'full', locale='de_CH')}.",
+        f"We will ship by {format_date(order.ship_by, 'full', locale='en_CH')}.",  # weekday in English
         "2026-01",  # terms version accepted
     ):
         assert item in text, item

@@ -1,6 +1,17 @@
-import pytest
+from datetime import date
 
-from storefront.domain.markets import countries, country, country_from_accept_language, currencies
+import pytest
+from babel import Locale
+from babel.dates import format_date
+
+from storefront.domain.markets import (
+    countries,
+    country,
+    country_from_accept_language,
+    currencies,
+    display_locale,
+    page_language,
+)
 
 
 @pytest.mark.clause("CARD-2")
@@ -27,3 +38,21 @@ def test_country_detection_from_browser_language():
 def test_country_lookup_is_case_insensitive_and_strict():
     assert country("ch").currency == "CHF"
     assert country("ZZ") is None and country("") is None
+
+
+@pytest.mark.clause("CARD-2")
+def test_every_market_is_formatted_in_the_page_language_not_its_own():
+    for market in countries():
+        shown = Locale.parse(display_locale(page_language(), market.code))
+        assert shown.language == page_language(), market.code
+        assert format_date(date(2027, 1, 6), "full", locale=shown).startswith("Wednesday, "), market.code
+
+
+@pytest.mark.clause("CARD-2")
+def test_display_locale_takes_the_country_conventions_only_where_cldr_has_them():
+    assert display_locale("en", "CH") == "en_CH"
+    assert display_locale("en", "de") == "en_DE"
+    assert display_locale("en", "JP") == "en"  # CLDR has no English for Japan: the language alone
+    assert display_locale("en", "UA") == "en"
+    assert display_locale("de", "CH") == "de_CH"  # a German page for Switzerland (roadmap step 6)
+    assert display_locale("en", "") == "en" and display_locale("en", "../x") == "en"
