@@ -6,12 +6,14 @@ this module only holds identity, infrastructure and secrets, which differ per de
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,14 +57,19 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REFLEX_DB_URL", "STOREFRONT_DATABASE_URL"),
     )
     secret_key: str = Field(default_factory=_dev_secret)
+    # Shared counters for the abuse limits when several workers run (the Redis of Reflex's state).
+    redis_url: str = Field(default="", validation_alias=AliasChoices("REFLEX_REDIS_URL", "STOREFRONT_REDIS_URL"))
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
+    trusted_proxies: str = ""
 
     # Payments: without keys the local sandbox (localstripe) is started on loopback.
     stripe_secret_key: str = Field(default="", validation_alias=AliasChoices("STRIPE_SECRET_KEY", "STOREFRONT_STRIPE_SECRET_KEY"))
     stripe_publishable_key: str = Field(
         default="", validation_alias=AliasChoices("STRIPE_PUBLISHABLE_KEY", "STOREFRONT_STRIPE_PUBLISHABLE_KEY")
     )
+    # Required with real keys; the sandbox gets one derived from this installation's secret key.
     stripe_webhook_secret: str = Field(
-        default="whsec_local_sandbox", validation_alias=AliasChoices("STRIPE_WEBHOOK_SECRET", "STOREFRONT_STRIPE_WEBHOOK_SECRET")
+        default="", validation_alias=AliasChoices("STRIPE_WEBHOOK_SECRET", "STOREFRONT_STRIPE_WEBHOOK_SECRET")
     )
     localstripe_port: int = 8420
 
@@ -75,6 +82,25 @@ class Settings(BaseSettings):
     mail_capture_port: int = 8025
     mail_dir: Path = VAR_DIR / "mail"
     mail_from: str = "Vireux Genève <orders@vireux.example>"
+
+    @model_validator(mode="after")
+    def _payment_provider_is_complete(self) -> Settings:
+        """Real Stripe keys without the webhook's signing secret would leave the webhook either refusing every
+        event or, with a shared default, accepting events anyone can sign: refuse to start instead."""
+        if self.stripe_secret_key:
+            missing = [name for name, value in (("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                                                ("STRIPE_PUBLISHABLE_KEY", self.stripe_publishable_key)) if not value]
+            if missing:
+                raise ValueError(
+                    f"STRIPE_SECRET_KEY is set, so payments go to Stripe, but {' and '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not. Refusing to start: copy the webhook endpoint's "
+                    "signing secret (whsec_...) and the publishable key (pk_...) from the Stripe dashboard, "
+                    "or unset STRIPE_SECRET_KEY to use the local payment sandbox."
+                )
+        elif not self.stripe_webhook_secret:
+            self.stripe_webhook_secret = "whsec_" + hmac.new(
+                self.secret_key.encode(), b"local payment sandbox webhook", hashlib.sha256).hexdigest()
+        return self
 
     @property
     def uses_local_stripe(self) -> bool:

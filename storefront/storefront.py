@@ -5,12 +5,15 @@ import reflex as rx
 import storefront.pages  # noqa: F401  (pages register themselves in the route registry)
 from storefront import routes
 from storefront.api import api, security_headers
+from storefront.http_identity import browser_cookie
 from storefront.services.jobs import run_forever
+from storefront.state.browser_binding import BrowserBinding
 
 app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
-    api_transformer=[api, security_headers],
+    api_transformer=[api, security_headers, browser_cookie],
 )
+app.add_middleware(BrowserBinding(), index=0)
 app.register_lifespan_task(run_forever)
 
 for route in routes.ROUTES:

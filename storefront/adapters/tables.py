@@ -56,7 +56,10 @@ class ProductPrice(SQLModel, table=True):
 
 
 class SanctionedDestination(SQLModel, table=True):
-    """Destinations under US sanctions (PAY-7); seeded from rules/sanctions.toml, editable by staff."""
+    """Destinations under US sanctions (PAY-7); seeded from rules/sanctions.toml, editable by staff.
+
+    `places` are the region's own names and its towns in any script (domain/destinations.py);
+    `programme` is the OFAC programme the row comes from."""
 
     __tablename__ = "sanctioned_destination"
     __table_args__ = (UniqueConstraint("country", "region"),)
@@ -65,6 +68,8 @@ class SanctionedDestination(SQLModel, table=True):
     region: Optional[str] = Field(default=None, max_length=10)
     name: str = Field(max_length=120)
     postal_prefixes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    places: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    programme: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
 class TermsVersion(SQLModel, table=True):
@@ -118,7 +123,9 @@ class Order(SQLModel, table=True):
     terms_version_id: int = Field(foreign_key="terms_version.id")
     terms_content_hash: str = Field(max_length=64)
     terms_accepted_at: datetime
-    accepted_ip: str = Field(default="", max_length=64)
+    accepted_ip: str = Field(default="", max_length=64, index=True)
+    # Fingerprint of the browser that placed a web order (services/browser.py): only it may pay or cancel.
+    browser_hash: Optional[str] = Field(default=None, max_length=64, index=True)
     accepted_user_agent: str = Field(default="", max_length=400)
     personal_use_declared: bool = False
     screening: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

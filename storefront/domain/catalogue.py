@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from storefront.domain.errors import ErrorCode, Refusal
 from storefront.rules import load
 
 
@@ -34,16 +35,16 @@ def max_orderable(stock: int, max_per_order: int) -> int:
     return max(0, min(stock, max_per_order))
 
 
-def quantity_refusal(name: str, requested: int, stock: int, max_per_order: int, active: bool = True) -> str | None:
+def quantity_refusal(name: str, requested: int, stock: int, max_per_order: int, active: bool = True) -> Refusal | None:
     """Why `requested` units cannot be ordered, or None when they can."""
     if not active:
-        return f"{name} is no longer offered."
+        return Refusal(ErrorCode.PRODUCT_NOT_OFFERED, {"name": name})
     if not isinstance(requested, int) or isinstance(requested, bool) or requested < 1:
-        return "Please choose a quantity of at least 1."
+        return Refusal(ErrorCode.QUANTITY_BELOW_ONE)
     if requested > max_per_order:
-        return f"{name} is limited to {max_per_order} per order."
+        return Refusal(ErrorCode.OVER_ORDER_LIMIT, {"name": name, "limit": max_per_order})
     if stock <= 0:
-        return f"{name} is out of stock."
+        return Refusal(ErrorCode.OUT_OF_STOCK, {"name": name})
     if requested > stock:
-        return f"Only {stock} of {name} left in stock."
+        return Refusal(ErrorCode.OVER_STOCK, {"name": name, "stock": stock})
     return None

@@ -1,3 +1,5 @@
+import json
+
 import reflex as rx
 
 from storefront import routes
@@ -6,7 +8,7 @@ from storefront.components.terms_text import terms_text
 from storefront.components.totals import totals_table
 from storefront.domain.cards import accepted_brands_text
 from storefront.services.payment import browser_config
-from storefront.state.checkout import STEPS, TERMS_LABEL, TOKEN_SCRIPT, CheckoutState
+from storefront.state.checkout import STEPS, TERMS_LABEL, TOKENIZE_JS, CheckoutState
 
 INPUT_STYLE = {"padding": "0.5rem", "borderRadius": "6px", "border": "1px solid var(--gray-7)", "width": "100%",
                "background": "var(--color-panel-solid)", "fontSize": "16px"}
@@ -204,28 +206,28 @@ def step_confirm() -> rx.Component:
 
 def step_pay() -> rx.Component:
     js_url, publishable = browser_config()
-    mount = (
-        "(function mount(n){ if (!window.Stripe) { if (n < 200) setTimeout(() => mount(n + 1), 50); return; }"
-        " const el = document.getElementById('card-element'); if (!el || el.dataset.mounted) return;"
-        f" window.__vxStripe = Stripe({publishable!r}); window.__vxCard = window.__vxStripe.elements().create('card');"
-        " window.__vxCard.mount(el); el.dataset.mounted = '1'; })(0)"
-    )
     return rx.flex(
         rx.heading("6. Payment", size="5", as_="h2"),
         rx.text("Order ", rx.text.strong(CheckoutState.order_reference, id="order-reference"),
                 " is placed. Enter your card to authorise the amount; it is held, not charged, until your order ships."),
-        rx.cond(CheckoutState.totals, rx.text("Amount to authorise: ", rx.text.strong(CheckoutState.totals.total))),
+        rx.text("Amount to authorise: ", rx.text.strong(CheckoutState.amount_to_pay, id="amount-to-pay")),
         rx.text(f"We accept {accepted_brands_text()}. Your card issuer may ask you "
                 "to confirm the payment (3-D Secure); by paying you consent to these security checks.", size="2",
                 color_scheme="gray"),
-        rx.box(id="card-element", on_mount=rx.call_script(mount),
+        rx.box(id="card-element", on_mount=rx.call_script(f"window.vxCheckout.mountCard({json.dumps(publishable)})"),
                style={"border": "1px solid var(--gray-7)", "borderRadius": "6px", "padding": "0.75rem",
                       "display": "flex", "flexWrap": "wrap", "gap": "0.5rem", "maxWidth": "100%", "overflow": "hidden"}),
         rx.cond(CheckoutState.pay_message != "",
                 rx.callout(CheckoutState.pay_message, icon="triangle-alert", color_scheme="red", id="pay-message",
-                           role="alert")),
-        rx.button("Authorise payment", id="pay", size="3", loading=CheckoutState.busy,
-                  on_click=rx.call_script(TOKEN_SCRIPT, callback=CheckoutState.pay)),
+                           role="alert", data_code=CheckoutState.pay_code)),
+        rx.flex(
+            rx.button("Cancel this order", id="cancel-order", variant="soft", color_scheme="gray", type="button",
+                      on_click=CheckoutState.cancel_order, disabled=CheckoutState.busy),
+            rx.button("Authorise payment", id="pay", size="3", loading=CheckoutState.busy,
+                      on_click=rx.call_script(TOKENIZE_JS, callback=CheckoutState.pay)),
+            justify="between", gap="3", wrap="wrap",
+        ),
+        rx.script(src="/checkout.js"),
         rx.script(src=js_url),
         direction="column", gap="3",
     )
@@ -238,7 +240,7 @@ def checkout() -> rx.Component:
         step_indicator(),
         rx.cond(CheckoutState.message != "",
                 rx.callout(CheckoutState.message, icon="triangle-alert", color_scheme="red", id="checkout-message",
-                           role="alert")),
+                           role="alert", data_code=CheckoutState.message_code)),
         rx.card(rx.match(
             CheckoutState.step,
             (1, step_cart()), (2, step_info()), (3, step_details()), (4, step_terms()), (5, step_confirm()),

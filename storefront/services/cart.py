@@ -130,7 +130,7 @@ def set_quantity(cart: dict[str, int], reference: str, quantity: int, add: bool 
         return cart, f"A cart holds at most {MAX_LINES} different watches."
     refusal = quantity_refusal(product.name, wanted, product.stock, product.max_per_order, product.active)
     if refusal:
-        return cart, refusal
+        return cart, refusal.message
     return {**cart, reference: wanted}, None
 
 

@@ -11,6 +11,7 @@ import logging
 from storefront.adapters.mailer import mailer_from_settings
 from storefront.services.outbox import deliver_due
 from storefront.services.payment import expire_unpaid
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ INTERVAL_SECONDS = 2.0
 
 
 def run_once() -> dict[str, int]:
-    cancelled = expire_unpaid()
+    cancelled = expire_unpaid(UnitOfWork())
     sent, failed = deliver_due(mailer_from_settings(get_settings()))
     return {"cancelled_unpaid": len(cancelled), "emails_sent": sent, "email_failures": failed}
 

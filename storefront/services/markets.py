@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+
+from babel import Locale
 
 from sqlmodel import Session, select
 
@@ -31,6 +34,19 @@ def delivery_countries() -> list[Country]:
 
 def country_options() -> list[CountryOption]:
     return [CountryOption(c.code, f"{c.name} ({c.currency})") for c in delivery_countries()]
+
+
+def known_country(code: str) -> str | None:
+    """The ISO 3166 alpha-2 code if `code` names a country at all (billing may be anywhere), else None."""
+    if not isinstance(code, str) or len(code) != 2:
+        return None
+    code = code.upper()
+    return code if code in _territories() else None
+
+
+@lru_cache
+def _territories() -> frozenset[str]:
+    return frozenset(k for k in Locale("en").territories if len(k) == 2 and k.isalpha())
 
 
 def deliverable(code: str) -> Country | None:

@@ -1,8 +1,10 @@
 """The six checkout steps of GTC-3.4 as one reactive flow.
 
-The draft (step, typed fields, ticks, checkout key, placed order) is kept in the tab's
-sessionStorage so a reload resumes at the same step; it is untrusted input, so on load the step is
-capped at the furthest one whose conditions still hold. Every amount is recomputed on the server.
+What the page needs and nothing more: the step, the typed fields, the ticks, the totals and the
+messages (each with its error code). The checkout key and the order belong to the browser that
+placed it (services/browser.py), never to a value the tab stores: the draft kept in sessionStorage
+so a restart of the server loses nothing is sealed for this browser and carries no key or order.
+Every step handler checks it is called at its own step; every amount is recomputed on the server.
 """
 
 from __future__ import annotations
@@ -15,21 +17,27 @@ import reflex as rx
 
 from storefront.domain import order_info
 from storefront.domain.cards import accepted_brands_text, accepted_spellings
+from storefront.domain.errors import ErrorCode, Refusal, message
 from storefront.domain.markets import display_locale, page_language
+from storefront.services import browser as browser_id
 from storefront.services import cart as cart_service
 from storefront.services import checkout, links, payment
 from storefront.services import terms as terms_service
 from storefront.services.checkout import CheckoutError
-from storefront.services.markets import deliverable
+from storefront.services.markets import deliverable, known_country
 from storefront.services.order_view import TotalsView, totals_view
 from storefront.services.terms import TermsView
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.cart import CartState
 
 STEPS = ["Cart", "Information", "Details", "Terms", "Confirm", "Payment"]
+CART, INFO, DETAILS, TERMS, CONFIRM, PAY = range(1, 7)
 PERSON = ["email", "phone", "full_name", "birth_date"]
 ADDRESS = ["name", "street", "city", "postal_code", "area", "country"]
 FIELDS = PERSON + [f"ship_{f}" for f in ADDRESS] + [f"bill_{f}" for f in ADDRESS]
 TERMS_LABEL = "I have read and accept the terms and conditions of the site"
+MAX_FIELD = 200
+HELD = ("awaiting_approval", "compliance_review", "approved", "partially_shipped", "shipped")
 
 
 def _blank_form() -> dict[str, str]:
@@ -38,7 +46,7 @@ def _blank_form() -> dict[str, str]:
 
 class CheckoutState(CartState):
     draft: str = rx.SessionStorage("", name="vx_checkout")
-    step: int = 1
+    step: int = CART
     form: dict[str, str] = _blank_form()
     field_errors: dict[str, str] = _blank_form()
     billing_same: bool = True
@@ -50,49 +58,43 @@ class CheckoutState(CartState):
     terms: TermsView | None = None
     totals: TotalsView | None = None
     message: str = ""
+    message_code: str = ""
     busy: bool = False
     order_reference: str = ""
+    amount_to_pay: str = ""
     pay_message: str = ""
+    pay_code: str = ""
     _checkout_key: str = ""
-    _order_token: str = ""
     _terms_version_id: int = 0
 
-    # -- persistence ---------------------------------------------------------------------------
+    # -- the draft: one mechanism, sealed for this browser ----------------------------------------
 
     def _save(self) -> None:
-        self.draft = json.dumps({
-            "step": self.step, "form": self.form, "billing_same": self.billing_same,
-            "details": self.details_confirmed, "terms": self.terms_accepted, "personal": self.personal_use,
-            "key": self._checkout_key, "order": self.order_reference, "token": self._order_token,
-        })
+        data = {"step": self.step, "form": self.form, "billing_same": self.billing_same,
+                "details": self.details_confirmed, "terms": self.terms_accepted, "personal": self.personal_use}
+        browser = self.browser()
+        self.draft = browser_id.seal(data, browser) if browser else ""
 
     def _restore(self) -> int:
-        try:
-            data = json.loads(self.draft) if self.draft else {}
-        except ValueError:
-            data = {}
-        data = data if isinstance(data, dict) else {}
-        saved_form = data.get("form") if isinstance(data.get("form"), dict) else {}
-        self.form = {name: str(saved_form.get(name, ""))[:200] for name in FIELDS}
-        self.billing_same = data.get("billing_same", True) is not False
-        self.details_confirmed = data.get("details") is True
-        self.terms_accepted = data.get("terms") is True
-        self.personal_use = data.get("personal") is True
-        key = data.get("key")
-        self._checkout_key = key if isinstance(key, str) and 16 <= len(key) <= 64 else secrets.token_urlsafe(24)
-        ref, token = data.get("order"), data.get("token")
-        valid = (isinstance(ref, str) and isinstance(token, str) and checkout.valid_status_token(ref, token)
-                 and checkout.awaiting_payment(ref))
-        # Only an order still waiting for its card resumes; nothing of a finished purchase may linger
-        # (the browser may send back a stale draft before it has stored the cleared one).
-        self.order_reference, self._order_token = (ref, token) if valid else ("", "")
-        self.pay_message, self.busy = "", False
-        if isinstance(ref, str) and ref and not valid:
-            return 1
+        """Fields and ticks from the sealed draft (nothing, if another browser sealed it); the step it was at."""
+        data = browser_id.unseal(self.draft, self.browser())
+        saved = data.get("form") if isinstance(data.get("form"), dict) else {}
+        if saved:
+            self.form = {name: str(saved.get(name, ""))[:MAX_FIELD] for name in FIELDS}
+            self.billing_same = data.get("billing_same", True) is not False
+            self.details_confirmed = data.get("details") is True
+            self.terms_accepted = data.get("terms") is True
+            self.personal_use = data.get("personal") is True
         step = data.get("step")
-        return step if isinstance(step, int) and 1 <= step <= 6 else 1
+        return step if isinstance(step, int) and CART <= step <= PAY else self.step
 
-    # -- derived -------------------------------------------------------------------------------
+    def forget(self) -> None:
+        """Another browser spoke with this tab's state: nothing of this checkout may reach it."""
+        self.reset()
+        self.form, self.field_errors = _blank_form(), _blank_form()
+        self._checkout_key, self._terms_version_id = "", 0
+
+    # -- what holds now --------------------------------------------------------------------------
 
     def _info(self) -> order_info.OrderInfo | None:
         info, _errors = order_info.validate({**self.form, "billing_same": self.billing_same})
@@ -101,21 +103,37 @@ class CheckoutState(CartState):
     def _reachable(self) -> int:
         """The furthest step whose preconditions hold now."""
         if self.order_reference:
-            return 6
+            return PAY
         if not self.lines:
-            return 1
+            return CART
         info = self._info()
         if info is None or self.totals is None:
-            return 2
+            return INFO
         try:
             checkout.check_buyer(info)
         except CheckoutError:
-            return 2
+            return INFO
         if not self.details_confirmed:
-            return 3
+            return DETAILS
         if not (self.terms_accepted and self.personal_use):
-            return 4
-        return 5
+            return TERMS
+        return CONFIRM
+
+    def _say(self, refusal: Refusal | ErrorCode | None) -> None:
+        refusal = Refusal(refusal) if isinstance(refusal, ErrorCode) else refusal
+        self.message = refusal.message if refusal else ""
+        self.message_code = refusal.code.value if refusal else ""
+
+    def _pay_say(self, code: ErrorCode | None, text: str = "") -> None:
+        self.pay_code = code.value if code else ""
+        self.pay_message = text or (message(code) if code else "")
+
+    def _at_step(self, step: int) -> bool:
+        """Step handlers act only at their own step: a replayed or crafted call changes nothing."""
+        if self.step != step:
+            self._say(ErrorCode.STEP_NOT_READY)
+            return False
+        return True
 
     def _areas(self) -> None:
         self.ship_areas = [list(a) for a in order_info.area_choices(self.form["ship_country"])]
@@ -126,14 +144,38 @@ class CheckoutState(CartState):
         if not self.lines:
             return
         try:
-            self.totals = totals_view(checkout.quote_cart(cart_service.parse(self.cart_json), self.market()))
+            self.totals = totals_view(checkout.quote_for(UnitOfWork(), cart_service.parse(self.cart_json), self.market()))
         except CheckoutError as exc:
-            self.message = exc.message
+            self._say(exc.refusal)
+
+    def _resume_order(self):
+        """The order this browser placed and has not finished paying for, or the news that it is done."""
+        found = checkout.browser_order(UnitOfWork(), self.browser(), self.order_reference)
+        if found is None:
+            self.order_reference = ""
+            return None
+        if found.status == "pending_payment":
+            self.order_reference, self.amount_to_pay, self.step = found.reference, found.total, PAY
+            return None
+        if found.status in HELD:  # the hold went through while the page was away
+            return self._finish_purchase(found.reference)
+        self._end_unpaid(found, ErrorCode.PAYMENT_WINDOW_CLOSED)
+        return None
+
+    def _end_unpaid(self, found: checkout.OpenOrder, code: ErrorCode) -> None:
+        """The order ended without payment: its watches go back into the cart so the shopper loses nothing."""
+        self._fresh_checkout()
+        self.cart_json = cart_service.dump(found.items)
+        self._show(found.items)
+        self._requote()
+        self._say(code)
 
     # -- events --------------------------------------------------------------------------------
 
     @rx.event
     def load(self):
+        self._checkout_key = self._checkout_key or secrets.token_urlsafe(24)
+        self._say(None)
         wanted = self._restore()
         if not self.form["ship_country"] or self.form["ship_country"] != self.country:
             self.form["ship_country"] = self.market().code
@@ -144,32 +186,40 @@ class CheckoutState(CartState):
         self._requote()
         current = terms_service.current()
         if current is None:
-            self.message = "Our terms of sale are being updated; ordering is paused. Please try again shortly."
+            self._say(ErrorCode.TERMS_UNAVAILABLE)
         else:
             self._terms_version_id = current.id
             self.terms = terms_service.view(current.version, display_locale(page_language(), self.market().code))
-        self.step = min(wanted, self._reachable())
+        self.busy = False
+        self._pay_say(None)
+        redirect = self._resume_order()
+        if not self.order_reference:
+            self.step = min(wanted, self._reachable())
         self.field_errors = _blank_form()
         self._save()
+        return redirect
 
     @rx.event
     def go_to(self, step: int):
-        if isinstance(step, int) and 1 <= step <= self._reachable() and not (self.order_reference and step < 6):
+        if isinstance(step, int) and not isinstance(step, bool) and CART <= step <= self._reachable() \
+                and not (self.order_reference and step < PAY):
             self.step = step
-            self.message = ""
+            self._say(None)
             self._save()
 
     @rx.event
     def set_field(self, name: str, value: str):
-        if name in FIELDS and isinstance(value, str) and name != "ship_country":
-            self.form[name] = value[:200]
+        if name in FIELDS and isinstance(value, str) and name != "ship_country" and not self.order_reference:
+            self.form[name] = value[:MAX_FIELD]
             self._save()
 
     @rx.event
     def set_ship_country(self, code: str):
         """The delivery country is the market: changing it re-prices the cart and the totals."""
+        if self.order_reference:
+            return
         if not isinstance(code, str) or deliverable(code) is None:
-            self.field_errors["ship_country"] = "We cannot deliver to this country."
+            self.field_errors["ship_country"] = message(ErrorCode.DESTINATION_NOT_DELIVERABLE)
             return
         self.country = code
         self.form["ship_country"] = code
@@ -183,192 +233,210 @@ class CheckoutState(CartState):
 
     @rx.event
     def set_bill_country(self, code: str):
-        if isinstance(code, str) and len(code) == 2:
-            self.form["bill_country"] = code.upper()
-            self._areas()
-            self._save()
-
-    @rx.event
-    def set_billing_same(self, value: bool):
-        self.billing_same = value is True
+        if self.order_reference:
+            return
+        if not isinstance(code, str) or known_country(code) is None:
+            self.field_errors["bill_country"] = message(ErrorCode.COUNTRY_NOT_OFFERED)
+            return
+        self.form["bill_country"] = known_country(code)
+        self._areas()
         self._save()
 
     @rx.event
+    def set_billing_same(self, value: bool):
+        if not self.order_reference:
+            self.billing_same = value is True
+            self._save()
+
+    @rx.event
     def continue_from_cart(self):
+        if not self._at_step(CART):
+            return
         self._show(cart_service.parse(self.cart_json))
         if not self.lines:
-            self.message = "Your cart is empty."
+            self._say(ErrorCode.CART_EMPTY)
             return
-        self.step = 2
-        self.message = ""
+        self.step = INFO
+        self._say(None)
         self._save()
 
     @rx.event
     def submit_info(self, form_data: dict):
-        if not isinstance(form_data, dict):
+        if not isinstance(form_data, dict) or not self._at_step(INFO):
             return
         for name in FIELDS:
             value = form_data.get(name)
             if isinstance(value, str) and name != "ship_country":
-                self.form[name] = value[:200]
+                self.form[name] = value[:MAX_FIELD]
         info, errors = order_info.validate({**self.form, "billing_same": self.billing_same})
         self.field_errors = {**_blank_form(), **errors}
-        self.message = ""
+        self._say(None)
         if info is not None:
             try:
                 checkout.check_buyer(info)
             except CheckoutError as exc:
-                if exc.field:
+                if exc.field in self.field_errors:
                     self.field_errors[exc.field] = exc.message
                 else:
-                    self.message = exc.message
+                    self._say(exc.refusal)
                 info = None
         if info is None:
-            self.message = self.message or "Please correct the highlighted fields."
+            if not self.message:
+                self._say(ErrorCode.FIELDS_INVALID)
             self._save()
             return
         self._requote()
         if self.totals is not None:
-            self.step = 3
+            self.step = DETAILS
         self._save()
 
     @rx.event
     def set_details_confirmed(self, value: bool):
-        self.details_confirmed = value is True
+        self.details_confirmed = value is True and self.step == DETAILS
         self._save()
 
     @rx.event
     def confirm_details(self):
-        if self._reachable() < 3:
-            self.step = 2
+        if not self._at_step(DETAILS):
+            return
+        if self._reachable() < DETAILS:
+            self.step = min(self.step, self._reachable())
+            self._say(ErrorCode.STEP_NOT_READY)
             return
         if not self.details_confirmed:
-            self.message = "Please confirm that your details are accurate."
+            self._say(ErrorCode.DETAILS_NOT_CONFIRMED)
             return
-        self.step, self.message = 4, ""
+        self.step = TERMS
+        self._say(None)
         self._save()
 
     @rx.event
     def set_terms_accepted(self, value: bool):
-        self.terms_accepted = value is True
+        self.terms_accepted = value is True and self.step == TERMS
         self._save()
 
     @rx.event
     def set_personal_use(self, value: bool):
-        self.personal_use = value is True
+        self.personal_use = value is True and self.step == TERMS
         self._save()
 
     @rx.event
     def accept_terms(self):
+        if not self._at_step(TERMS):
+            return
         if not self.terms_accepted:
-            self.message = "Please tick the box to accept the terms and conditions of the site."
+            self._say(ErrorCode.TERMS_NOT_ACCEPTED)
             return
         if not self.personal_use:
-            self.message = "Please declare that the purchase is for your own or a relative's personal use."
+            self._say(ErrorCode.PERSONAL_USE_NOT_DECLARED)
             return
-        if self._reachable() < 5:
-            self.message = "Some details need attention before you can confirm."
+        if self._reachable() < CONFIRM:
+            self._say(ErrorCode.STEP_NOT_READY)
             return
-        self.step, self.message = 5, ""
+        self.step = CONFIRM
+        self._say(None)
         self._save()
 
     @rx.event
     async def place_order(self):
-        if self.order_reference:
-            self.step = 6
-            return
-        if self.busy:
+        if self.busy or not self._at_step(CONFIRM):
             return
         info = self._info()
-        if self._reachable() < 5 or info is None:
-            self.message = "Some details need attention before you can confirm."
+        if self._reachable() < CONFIRM or info is None:
+            self._say(ErrorCode.STEP_NOT_READY)
             return
-        self.busy, self.message = True, ""
+        self.busy = True
+        self._say(None)
         yield
         cmd = checkout.PlaceOrder(
             checkout_key=self._checkout_key, cart=cart_service.parse(self.cart_json), info=info,
             terms_version_id=self._terms_version_id, details_confirmed=self.details_confirmed,
-            terms_accepted=self.terms_accepted, personal_use=self.personal_use,
-            ip=self.router.session.client_ip or "", user_agent=self.router.headers.user_agent or "",
+            terms_accepted=self.terms_accepted, personal_use=self.personal_use, browser=self.browser(),
+            ip=self.client_ip(), user_agent=(self.router.headers.user_agent or "")[:400],
         )
         try:
-            placed = await asyncio.to_thread(checkout.place_order, cmd)
+            placed = await asyncio.to_thread(checkout.place_order, cmd, UnitOfWork())
         except CheckoutError as exc:
-            self.busy, self.message = False, exc.message
+            self.busy = False
+            self._say(exc.refusal)
             return
-        self.order_reference, self._order_token = placed.reference, placed.access_token
         self.cart_json, self.lines, self.cart_count = "{}", [], 0
-        self.busy, self.step = False, 6
+        self.busy, self.order_reference = False, placed.reference
+        self._resume_order()
         self._save()
 
     @rx.event
     async def pay(self, result: str):
         """`result` comes from Stripe.js in the browser: a token id (never card data) or an error."""
-        if not self.order_reference or self.busy:
+        if self.busy or not self.order_reference or not self._at_step(PAY):
             return
         try:
-            data = json.loads(result) if isinstance(result, str) else {}
+            data = json.loads(result) if isinstance(result, str) and len(result) < 2000 else {}
         except ValueError:
             data = {}
-        if not isinstance(data, dict) or not isinstance(data.get("token"), str):
-            self.pay_message = str(data.get("error") or "Your card details are incomplete.")[:300] \
-                if isinstance(data, dict) else "Your card details are incomplete."
+        data = data if isinstance(data, dict) else {}
+        if not isinstance(data.get("token"), str):
+            error = data.get("error")
+            self._pay_say(ErrorCode.CARD_INCOMPLETE, error[:300] if isinstance(error, str) else "")
             return
-        self.busy, self.pay_message = True, ""
+        self.busy = True
+        self._pay_say(None)
         yield
-        outcome = await asyncio.to_thread(payment.authorize, self.order_reference, data["token"])
+        outcome = await asyncio.to_thread(payment.authorize, UnitOfWork(), self.order_reference, data["token"],
+                                          browser=self.browser(), ip=self.client_ip())
         self.busy = False
-        for event in self._after_payment(outcome):
-            yield event
+        yield self._after_payment(outcome)
 
     @rx.event
     async def authenticated(self, _result: str):
-        if not self.order_reference:
+        if self.busy or not self.order_reference or not self._at_step(PAY):
             return
         self.busy = True
         yield
-        outcome = await asyncio.to_thread(payment.complete_authentication, self.order_reference)
+        outcome = await asyncio.to_thread(payment.complete_authentication, UnitOfWork(), self.order_reference,
+                                          browser=self.browser())
         self.busy = False
-        for event in self._after_payment(outcome):
-            yield event
+        yield self._after_payment(outcome)
+
+    @rx.event
+    def cancel_order(self):
+        """The shopper withdraws the unpaid order; its watches go back into the cart."""
+        if self.busy or not self.order_reference or not self._at_step(PAY):
+            return
+        found = checkout.browser_order(UnitOfWork(), self.browser(), self.order_reference)
+        if found is not None and checkout.cancel_by_client(UnitOfWork(), found.reference, self.browser()):
+            self._end_unpaid(found, None)
+            self._save()
 
     def _after_payment(self, outcome: payment.PaymentOutcome):
         if outcome.status == "held":
-            url = links.order_path(self.order_reference) + "&placed=1"
-            self._finish_purchase()
-            yield rx.redirect(url)
-        elif outcome.status == "requires_action":
-            self.pay_message = outcome.message
-            yield rx.call_script(
-                f"window.__vxStripe.confirmCardPayment({json.dumps(outcome.client_secret)})"
-                ".then(r => JSON.stringify({ok: !r.error}))",
-                callback=CheckoutState.authenticated,
-            )
-        elif outcome.status == "cancelled":
-            self._finish_purchase()
-            self.pay_message = outcome.message
-        else:
-            self.pay_message = outcome.message or "The payment could not be completed."
+            return self._finish_purchase(self.order_reference)
+        if outcome.status == "requires_action":
+            self._pay_say(None)
+            return rx.call_script(f"window.vxCheckout.confirm({json.dumps(outcome.client_secret)})",
+                                  callback=CheckoutState.authenticated)
+        if outcome.status == "cancelled":
+            found = checkout.browser_order(UnitOfWork(), self.browser(), self.order_reference)
+            if found is not None:
+                self._end_unpaid(found, outcome.code)
+            self._save()
+            return None
+        self._pay_say(outcome.code or ErrorCode.UNEXPECTED, outcome.message)
+        return None
 
-    def _finish_purchase(self) -> None:
-        """The purchase is over: the next checkout in this tab starts afresh with a new key."""
-        self.draft = ""
-        self.order_reference, self._order_token = "", ""
+    def _finish_purchase(self, reference: str):
+        """The purchase is over: the next checkout in this tab starts afresh; the order page takes over."""
+        self._fresh_checkout()
+        return rx.redirect(links.order_path(reference) + "&placed=1")
+
+    def _fresh_checkout(self) -> None:
+        self.order_reference, self.amount_to_pay = "", ""
         self._checkout_key = secrets.token_urlsafe(24)
-        self.step, self.details_confirmed, self.terms_accepted, self.personal_use = 1, False, False, False
+        self.step, self.details_confirmed, self.terms_accepted, self.personal_use = CART, False, False, False
+        self._pay_say(None)
+        self._save()
 
 
-ACCEPTED_JS = json.dumps(list(accepted_spellings()))
+ACCEPTED_BRANDS_JS = json.dumps(list(accepted_spellings()))
 BRAND_MESSAGE_JS = json.dumps(f"We accept {accepted_brands_text()}. Please use one of these cards.")
-TOKEN_SCRIPT = (
-    "(async () => { if (!window.__vxStripe || !window.__vxCard) {"
-    " return JSON.stringify({error: 'The secure payment form is still loading. Please try again in a moment.'}); }"
-    " let r; try { r = await window.__vxStripe.createToken(window.__vxCard); }"
-    " catch (e) { return JSON.stringify({error: 'The payment service could not be reached. Nothing was charged;"
-    " please try again.'}); }"
-    " if (r.error) { const m = r.error.message || ''; return JSON.stringify({error: 'Please check your card number,"
-    " expiry date (MM / YY) and security code.' + (m && m !== 'Bad request' ? ' (' + m + ')' : '')}); }"
-    " const brand = ((r.token.card && r.token.card.brand) || '').toLowerCase().replace(/[\\s_-]+/g, '');"
-    f" if (!{ACCEPTED_JS}.includes(brand)) {{ return JSON.stringify({{error: {BRAND_MESSAGE_JS}}}); }}"
-    " return JSON.stringify({token: r.token.id}); })()"
-)
+TOKENIZE_JS = f"window.vxCheckout.tokenize({ACCEPTED_BRANDS_JS}, {BRAND_MESSAGE_JS})"

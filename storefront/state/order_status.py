@@ -13,6 +13,9 @@ class OrderStatusState(ShopState):
     not_found: bool = False
     just_placed: bool = False
 
+    def forget(self) -> None:
+        self.reset()
+
     @rx.event
     def load(self):
         params = self.router.url.query_parameters

@@ -9,7 +9,9 @@ from __future__ import annotations
 import reflex as rx
 
 from storefront import routes
+from storefront.domain.client_ip import client_ip, parse_networks
 from storefront.domain.markets import Country, country_from_accept_language
+from storefront.services import browser as browser_id
 from storefront.services import cart as cart_service
 from storefront.services.markets import CountryOption, country_options, deliverable, sanctioned_countries
 from storefront.settings import get_settings
@@ -23,10 +25,20 @@ class ShopState(rx.State):
     origin_notice: str = ""
     cart_count: int = 0
     ready: bool = False
+    _bound_browser: str = ""  # see state/browser_binding.py
 
     def market(self) -> Country:
         """The current country, falling back to the merchant's default if the stored one is not offered."""
         return deliverable(self.country) or deliverable(get_settings().default_country)
+
+    def browser(self) -> str:
+        """Fingerprint of the server-issued browser id sent with this event's connection; "" without one."""
+        return browser_id.fingerprint(self.router.headers.cookie)
+
+    def client_ip(self) -> str:
+        """The client's address, believing forwarded headers only from the configured proxies."""
+        return client_ip(self.router.session.client_ip, self.router.headers.raw_headers.get("x-forwarded-for", ""),
+                         parse_networks(get_settings().trusted_proxies))
 
     def _page_loaders(self) -> list:
         return routes.loaders_for(self.router.page.path)

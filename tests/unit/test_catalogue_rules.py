@@ -1,5 +1,6 @@
 import pytest
 
+from storefront.domain.errors import ErrorCode
 from storefront.domain.catalogue import Availability, availability, max_orderable, quantity_refusal
 
 
@@ -17,14 +18,14 @@ def test_quantity_bounded_by_limit_and_stock():
     assert max_orderable(stock=1, max_per_order=2) == 1
     assert max_orderable(stock=0, max_per_order=2) == 0
     assert quantity_refusal("Abysse", 2, stock=5, max_per_order=2) is None
-    assert "limited to 2 per order" in quantity_refusal("Abysse", 3, stock=5, max_per_order=2)
-    assert "Only 1" in quantity_refusal("Abysse", 2, stock=1, max_per_order=3)
-    assert "out of stock" in quantity_refusal("Abysse", 1, stock=0, max_per_order=3)
+    assert quantity_refusal("Abysse", 3, stock=5, max_per_order=2).code is ErrorCode.OVER_ORDER_LIMIT
+    assert quantity_refusal("Abysse", 2, stock=1, max_per_order=3).code is ErrorCode.OVER_STOCK
+    assert quantity_refusal("Abysse", 1, stock=0, max_per_order=3).code is ErrorCode.OUT_OF_STOCK
 
 
 @pytest.mark.clause("GTC-3.1")
 def test_inactive_or_nonsense_quantities_are_refused():
-    assert "no longer offered" in quantity_refusal("Abysse", 1, stock=5, max_per_order=2, active=False)
+    assert quantity_refusal("Abysse", 1, stock=5, max_per_order=2, active=False).code is ErrorCode.PRODUCT_NOT_OFFERED
     assert quantity_refusal("Abysse", 0, stock=5, max_per_order=2)
     assert quantity_refusal("Abysse", -3, stock=5, max_per_order=2)
     assert quantity_refusal("Abysse", True, stock=5, max_per_order=2)  # type: ignore[arg-type]

@@ -1,0 +1,69 @@
+"""The one place order history entries are built (in the manner of Saleor's `order/events.py`).
+
+Each function names a fact and fixes what it records, so the timeline the client sees, the audit
+the merchant reads and the jobs that react to events all agree on the shape of each entry. Entries
+are only ever added, in the same transaction as the change they describe.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from storefront.adapters.tables import OrderEvent
+from storefront.domain.order_status import OrderEvent as E
+
+CLIENT = "client"
+SYSTEM = "system"
+
+
+def _event(order_id: int, kind: E, at: datetime, actor: str = SYSTEM, **data: Any) -> OrderEvent:
+    return OrderEvent(order_id=order_id, type=kind.value, at=at, actor=actor, data=data)
+
+
+def order_placed(order_id: int, at: datetime, *, total_minor: int, currency: str, channel: str) -> OrderEvent:
+    return _event(order_id, E.ORDER_PLACED, at, CLIENT, total_minor=total_minor, currency=currency, channel=channel)
+
+
+def terms_accepted(order_id: int, at: datetime, *, version: str, version_id: int, content_hash: str,
+                   ip: str, user_agent: str) -> OrderEvent:
+    return _event(order_id, E.TERMS_ACCEPTED, at, CLIENT, terms_version=version, terms_version_id=version_id,
+                  content_hash=content_hash, ip=ip, user_agent=user_agent)
+
+
+def compliance_hold(order_id: int, at: datetime, screening: dict[str, Any]) -> OrderEvent:
+    return _event(order_id, E.COMPLIANCE_HOLD, at, **screening)
+
+
+def payment_requires_action(order_id: int, at: datetime, intent_id: str | None) -> OrderEvent:
+    return _event(order_id, E.PAYMENT_REQUIRES_ACTION, at, intent_id=intent_id)
+
+
+def payment_authorized(order_id: int, at: datetime, *, intent_id: str | None, amount_minor: int, currency: str,
+                       **details: Any) -> OrderEvent:
+    return _event(order_id, E.PAYMENT_AUTHORIZED, at, intent_id=intent_id, amount_minor=amount_minor,
+                  currency=currency, **details)
+
+
+def payment_declined(order_id: int, at: datetime, code: str, actor: str = CLIENT, **details: Any) -> OrderEvent:
+    return _event(order_id, E.PAYMENT_DECLINED, at, actor, code=code, **details)
+
+
+def payment_released(order_id: int, at: datetime, intent_id: str | None, **details: Any) -> OrderEvent:
+    return _event(order_id, E.PAYMENT_RELEASED, at, intent_id=intent_id, **details)
+
+
+def payment_expired(order_id: int, at: datetime, intent_id: str | None) -> OrderEvent:
+    return _event(order_id, E.PAYMENT_EXPIRED, at, intent_id=intent_id)
+
+
+def cancelled(order_id: int, at: datetime, reason: str, actor: str = SYSTEM) -> OrderEvent:
+    return _event(order_id, E.CANCELLED, at, actor, reason=reason)
+
+
+def stock_released(order_id: int, at: datetime, quantities: dict[str, int]) -> OrderEvent:
+    return _event(order_id, E.STOCK_RELEASED, at, **quantities)
+
+
+def email_queued(order_id: int, at: datetime, kind: str) -> OrderEvent:
+    return _event(order_id, E.EMAIL_QUEUED, at, kind=kind)

@@ -1,0 +1,38 @@
+"""Products with their price in one market's currency: the single query behind cart, quote and order.
+
+Cart, checkout and order placement must see the same product and the same price for a reference,
+or a shopper could be shown one amount and held for another; so they all load through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from storefront.adapters.tables import Product, ProductPrice
+
+
+@dataclass(frozen=True)
+class PricedProduct:
+    product: Product
+    price_minor: int | None  # None: not sold in this currency
+
+    @property
+    def offered(self) -> bool:
+        return self.product.active and self.price_minor is not None
+
+
+def priced_products(session: Session, references: list[str], currency: str) -> dict[str, PricedProduct]:
+    """The products named by `references` (unknown ones are simply absent) with their price in `currency`."""
+    if not references:
+        return {}
+    products = session.exec(select(Product).where(Product.reference.in_(references))).all()
+    if not products:
+        return {}
+    prices = {
+        pp.product_id: pp.amount_minor
+        for pp in session.exec(select(ProductPrice).where(
+            ProductPrice.currency == currency, ProductPrice.product_id.in_([p.id for p in products]))).all()
+    }
+    return {p.reference: PricedProduct(p, prices.get(p.id)) for p in products}
