@@ -3,7 +3,7 @@
 import reflex as rx
 
 import storefront.pages  # noqa: F401  (pages register themselves in the route registry)
-from storefront import routes
+from storefront import event_guard, routes
 from storefront.api import api, security_headers
 from storefront.http_identity import browser_cookie
 from storefront.services.jobs import run_forever
@@ -12,7 +12,10 @@ from storefront.state.browser_binding import BrowserBinding
 app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
     api_transformer=[api, security_headers, browser_cookie],
+    backend_exception_handler=event_guard.backend_exception_handler,
+    frontend_exception_handler=event_guard.frontend_exception_handler,
 )
+event_guard.install(app)
 app.add_middleware(BrowserBinding(), index=0)
 app.register_lifespan_task(run_forever)
 
