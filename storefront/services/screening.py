@@ -1,4 +1,5 @@
-"""Sanctions screening against the SDN list held in the database (loaded by `python -m storefront sanctions load`).
+"""Sanctions screening against the lists held in the database: the SDN list (loaded by
+`python -m storefront sanctions load`) for names, the sanctioned destinations for addresses.
 
 The prepared list is cached per process and rebuilt when the table changes (count and max uid),
 so a fresh load is picked up by every worker without a restart.
@@ -12,8 +13,10 @@ from sqlmodel import Session, select
 from storefront.adapters.db import get_engine
 from storefront.adapters.tables import SanctionedDestination, SdnEntry as SdnRow
 from storefront.domain import screening
+from storefront.domain import destinations as rules
 from storefront.domain.destinations import SanctionedDestination as Destination
-from storefront.domain.destinations import destination_refusal
+from storefront.domain.errors import Refusal
+from storefront.domain.order_info import Address
 
 _cache: dict = {"key": None, "prepared": None}
 
@@ -37,11 +40,15 @@ def screen_names(names: list[str]) -> screening.ScreeningResult:
     return max(results, key=lambda r: (order[r.verdict], r.score))
 
 
-def destinations() -> list[Destination]:
+def destinations() -> tuple[Destination, ...]:
+    """The live list staff keep (seeded from rules/sanctions.toml), in a stable order."""
     with Session(get_engine()) as session:
-        return [Destination(d.country, d.region, d.name, tuple(d.postal_prefixes))
-                for d in session.exec(select(SanctionedDestination)).all()]
+        rows = session.exec(select(SanctionedDestination).order_by(SanctionedDestination.id)).all()
+        return tuple(Destination(d.country, d.region, d.name, tuple(d.postal_prefixes), tuple(d.places or ()),
+                                 d.programme or "") for d in rows)
 
 
-def refuse_destination(country: str, region: str, postal_code: str) -> str | None:
-    return destination_refusal(country, region or None, postal_code, destinations())
+def address_refusal(address: Address, *, prefix: str, billing: bool) -> Refusal | None:
+    """Why a delivery (`billing` False) or billing address is refused, at which form field, or None."""
+    return rules.address_refusal(address.country, address.area, address.postal_code, address.city,
+                                 destinations(), prefix=prefix, billing=billing)

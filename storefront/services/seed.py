@@ -65,12 +65,17 @@ def seed_all() -> dict[str, int]:
                 if currency not in priced:
                     s.add(ProductPrice(product_id=product.id, currency=currency, amount_minor=int(minor)))
                     counts["prices"] += 1
-        known = {(d.country, d.region) for d in s.exec(select(SanctionedDestination)).all()}
+        known = {(d.country, d.region): d for d in s.exec(select(SanctionedDestination)).all()}
         for dest in default_destinations():
-            if (dest.country, dest.region) not in known:
+            row = known.get((dest.country, dest.region))
+            if row is None:
                 s.add(SanctionedDestination(country=dest.country, region=dest.region, name=dest.name,
-                                            postal_prefixes=list(dest.postal_prefixes)))
+                                            postal_prefixes=list(dest.postal_prefixes), places=list(dest.places),
+                                            programme=dest.programme))
                 counts["destinations"] += 1
+            elif not row.places and not row.programme:
+                # A row from before these columns existed: fill them in, leave what staff set alone.
+                row.places, row.programme = list(dest.places), dest.programme
         versions = {t.version for t in s.exec(select(TermsVersion)).all()}
         for version, title, published in TERMS:
             if version not in versions:

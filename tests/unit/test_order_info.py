@@ -211,3 +211,39 @@ def test_a_minor_passes_the_form_and_is_stopped_by_the_age_check_of_the_delivery
     assert "parent or guardian" in refusal
     assert check_majority(date(2005, 6, 1), country("AE"), date(2026, 3, 1)).startswith("You must be at least 21")
     assert check_majority(date(2005, 6, 1), country("CH"), date(2026, 3, 1)) is None
+
+
+# -- the region of a country with sanctioned regions (PAY-7) -------------------------------------
+
+REGION = "Please choose your region from the list."
+
+
+def ukrainian(**overrides) -> dict:
+    form = swiss(phone="+380 44 123 4567", ship_street="Khreshchatyk 1", ship_city="Kyiv", ship_postal_code="01001",
+                 ship_area="місто Київ", ship_country="UA")
+    form.update(overrides)
+    return form
+
+
+@pytest.mark.clause("PAY-7")
+def test_a_ukrainian_address_must_name_its_region_from_the_list():
+    """Ukraine's post needs no region, but the shop does: the region is one way Crimea is recognised."""
+    values = [value for value, _label in area_choices("UA")]
+    assert "Автономна Республіка Крим" in values and "місто Київ" in values and len(values) == 27
+    assert validate(ukrainian(ship_area="")) == (None, {"ship_area": REGION})
+    info, errors = validate(ukrainian())
+    assert errors == {} and info.shipping.area == "місто Київ"
+
+
+@pytest.mark.clause("PAY-7")
+@pytest.mark.parametrize("area", ["UA-99", "<script>alert(1)</script>", "x" * 5000, "Narnia"])
+def test_a_crafted_region_gets_the_same_clear_message_at_its_field(area):
+    assert validate(ukrainian(ship_area=area)) == (None, {"ship_area": REGION})
+
+
+@pytest.mark.clause("PAY-7")
+def test_a_ukrainian_billing_address_must_name_its_region_too():
+    form = swiss(billing_same=False, bill_name="Anna Keller", bill_street="Khreshchatyk 1", bill_city="Kyiv",
+                 bill_postal_code="01001", bill_area="", bill_country="UA")
+    assert validate(form) == (None, {"bill_area": REGION})
+    assert ("місто Київ", "Kyiv city (місто Київ)") in area_choices("UA")
