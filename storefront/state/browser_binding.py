@@ -26,6 +26,6 @@ class BrowserBinding(Middleware):
         if shop._bound_browser != current:
             if shop._bound_browser:
                 for cls in PRIVATE_STATES:
-                    (await state.get_state(cls)).forget()
+                    (await state.get_state(cls))._forget()
             shop._bound_browser = current
         return None

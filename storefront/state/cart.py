@@ -24,7 +24,7 @@ class CartState(ShopState):
     error: str = ""
 
     def _show(self, cart: dict[str, int]) -> None:
-        view = cart_service.view(cart, self.market())
+        view = cart_service.view(cart, self._market())
         self.lines = view.lines
         self.subtotal = view.subtotal
         self.notices = view.notices

@@ -16,7 +16,7 @@ class HomeState(ShopState):
 
     @rx.event
     def load(self):
-        self.featured = catalogue.list_products(self.market(), featured_only=True)[:8]
+        self.featured = catalogue.list_products(self._market(), featured_only=True)[:8]
         self.collections = catalogue.collections()
 
 
@@ -40,7 +40,7 @@ class ListingState(ShopState):
         self._query()
 
     def _query(self) -> None:
-        self.products = catalogue.list_products(self.market(), self.collection, self.material, self.sort)
+        self.products = catalogue.list_products(self._market(), self.collection, self.material, self.sort)
 
     @rx.event
     def set_filter_collection(self, value: str):
@@ -68,7 +68,7 @@ class ProductState(ShopState):
     def load(self):
         # Prerendered product pages are static routes: their slug is the last part of the path.
         slug = self.router.page.params.get("slug", "") or self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        self.product = catalogue.product_detail(slug, self.market()) if isinstance(slug, str) else None
+        self.product = catalogue.product_detail(slug, self._market()) if isinstance(slug, str) else None
         self.not_found = self.product is None
         self.quantity = "1"
 

@@ -72,12 +72,12 @@ class CheckoutState(CartState):
     def _save(self) -> None:
         data = {"step": self.step, "form": self.form, "billing_same": self.billing_same,
                 "details": self.details_confirmed, "terms": self.terms_accepted, "personal": self.personal_use}
-        browser = self.browser()
+        browser = self._browser()
         self.draft = browser_id.seal(data, browser) if browser else ""
 
     def _restore(self) -> int:
         """Fields and ticks from the sealed draft (nothing, if another browser sealed it); the step it was at."""
-        data = browser_id.unseal(self.draft, self.browser())
+        data = browser_id.unseal(self.draft, self._browser())
         saved = data.get("form") if isinstance(data.get("form"), dict) else {}
         if saved:
             self.form = {name: str(saved.get(name, ""))[:MAX_FIELD] for name in FIELDS}
@@ -88,7 +88,7 @@ class CheckoutState(CartState):
         step = data.get("step")
         return step if isinstance(step, int) and CART <= step <= PAY else self.step
 
-    def forget(self) -> None:
+    def _forget(self) -> None:
         """Another browser spoke with this tab's state: nothing of this checkout may reach it."""
         self.reset()
         self.form, self.field_errors = _blank_form(), _blank_form()
@@ -144,13 +144,13 @@ class CheckoutState(CartState):
         if not self.lines:
             return
         try:
-            self.totals = totals_view(checkout.quote_for(UnitOfWork(), cart_service.parse(self.cart_json), self.market()))
+            self.totals = totals_view(checkout.quote_for(UnitOfWork(), cart_service.parse(self.cart_json), self._market()))
         except CheckoutError as exc:
             self._say(exc.refusal)
 
     def _resume_order(self):
         """The order this browser placed and has not finished paying for, or the news that it is done."""
-        found = checkout.browser_order(UnitOfWork(), self.browser(), self.order_reference)
+        found = checkout.browser_order(UnitOfWork(), self._browser(), self.order_reference)
         if found is None:
             self.order_reference = ""
             return None
@@ -178,7 +178,7 @@ class CheckoutState(CartState):
         self._say(None)
         wanted = self._restore()
         if not self.form["ship_country"] or self.form["ship_country"] != self.country:
-            self.form["ship_country"] = self.market().code
+            self.form["ship_country"] = self._market().code
         if not self.form["bill_country"]:
             self.form["bill_country"] = self.form["ship_country"]
         self._show(cart_service.parse(self.cart_json))
@@ -189,7 +189,7 @@ class CheckoutState(CartState):
             self._say(ErrorCode.TERMS_UNAVAILABLE)
         else:
             self._terms_version_id = current.id
-            self.terms = terms_service.view(current.version, display_locale(page_language(), self.market().code))
+            self.terms = terms_service.view(current.version, display_locale(page_language(), self._market().code))
         self.busy = False
         self._pay_say(None)
         redirect = self._resume_order()
@@ -351,8 +351,8 @@ class CheckoutState(CartState):
         cmd = checkout.PlaceOrder(
             checkout_key=self._checkout_key, cart=cart_service.parse(self.cart_json), info=info,
             terms_version_id=self._terms_version_id, details_confirmed=self.details_confirmed,
-            terms_accepted=self.terms_accepted, personal_use=self.personal_use, browser=self.browser(),
-            ip=self.client_ip(), user_agent=(self.router.headers.user_agent or "")[:400],
+            terms_accepted=self.terms_accepted, personal_use=self.personal_use, browser=self._browser(),
+            ip=self._client_ip(), user_agent=(self.router.headers.user_agent or "")[:400],
         )
         try:
             placed = await asyncio.to_thread(checkout.place_order, cmd, UnitOfWork())
@@ -383,7 +383,7 @@ class CheckoutState(CartState):
         self._pay_say(None)
         yield
         outcome = await asyncio.to_thread(payment.authorize, UnitOfWork(), self.order_reference, data["token"],
-                                          browser=self.browser(), ip=self.client_ip())
+                                          browser=self._browser(), ip=self._client_ip())
         self.busy = False
         yield self._after_payment(outcome)
 
@@ -394,7 +394,7 @@ class CheckoutState(CartState):
         self.busy = True
         yield
         outcome = await asyncio.to_thread(payment.complete_authentication, UnitOfWork(), self.order_reference,
-                                          browser=self.browser())
+                                          browser=self._browser())
         self.busy = False
         yield self._after_payment(outcome)
 
@@ -403,8 +403,8 @@ class CheckoutState(CartState):
         """The shopper withdraws the unpaid order; its watches go back into the cart."""
         if self.busy or not self.order_reference or not self._at_step(PAY):
             return
-        found = checkout.browser_order(UnitOfWork(), self.browser(), self.order_reference)
-        if found is not None and checkout.cancel_by_client(UnitOfWork(), found.reference, self.browser()):
+        found = checkout.browser_order(UnitOfWork(), self._browser(), self.order_reference)
+        if found is not None and checkout.cancel_by_client(UnitOfWork(), found.reference, self._browser()):
             self._end_unpaid(found, None)
             self._save()
 
@@ -416,7 +416,7 @@ class CheckoutState(CartState):
             return rx.call_script(f"window.vxCheckout.confirm({json.dumps(outcome.client_secret)})",
                                   callback=CheckoutState.authenticated)
         if outcome.status == "cancelled":
-            found = checkout.browser_order(UnitOfWork(), self.browser(), self.order_reference)
+            found = checkout.browser_order(UnitOfWork(), self._browser(), self.order_reference)
             if found is not None:
                 self._end_unpaid(found, outcome.code)
             self._save()

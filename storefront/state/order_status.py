@@ -13,7 +13,7 @@ class OrderStatusState(ShopState):
     not_found: bool = False
     just_placed: bool = False
 
-    def forget(self) -> None:
+    def _forget(self) -> None:
         self.reset()
 
     @rx.event

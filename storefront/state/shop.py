@@ -27,15 +27,15 @@ class ShopState(rx.State):
     ready: bool = False
     _bound_browser: str = ""  # see state/browser_binding.py
 
-    def market(self) -> Country:
+    def _market(self) -> Country:
         """The current country, falling back to the merchant's default if the stored one is not offered."""
         return deliverable(self.country) or deliverable(get_settings().default_country)
 
-    def browser(self) -> str:
+    def _browser(self) -> str:
         """Fingerprint of the server-issued browser id sent with this event's connection; "" without one."""
         return browser_id.fingerprint(self.router.headers.cookie)
 
-    def client_ip(self) -> str:
+    def _client_ip(self) -> str:
         """The client's address, believing forwarded headers only from the configured proxies."""
         return client_ip(self.router.session.client_ip, self.router.headers.raw_headers.get("x-forwarded-for", ""),
                          parse_networks(get_settings().trusted_proxies))
@@ -59,7 +59,7 @@ class ShopState(rx.State):
         if not self.origin:
             self.origin = country_from_accept_language(header[:500]) or "-"
         if deliverable(self.country) is None:
-            self.country = (deliverable(self.origin) or self.market()).code
+            self.country = (deliverable(self.origin) or self._market()).code
         self._settle()
         return self._page_loaders()
 

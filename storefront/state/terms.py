@@ -15,6 +15,6 @@ class TermsState(ShopState):
     @rx.event
     def load(self):
         wanted = self.router.url.query_parameters.get("version", "")
-        locale = display_locale(page_language(), self.market().code)
+        locale = display_locale(page_language(), self._market().code)
         self.terms = terms.view(wanted if isinstance(wanted, str) else None, locale)
         self.versions = [list(v) for v in terms.archive(locale)]
