@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from storefront.services import terms
 from storefront.domain.markets import display_locale, page_language
+from storefront.services import terms
 from storefront.services.terms import TermsView
 from storefront.state.shop import ShopState
 

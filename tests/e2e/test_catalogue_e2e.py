@@ -33,11 +33,11 @@ def test_country_changes_currency_and_format_everywhere_and_is_remembered(page):
     expect(page.locator(".product-card .price").first).to_contain_text("CHF")  # browser says de-CH
     expect(page.locator(".pricing-notice").first).to_contain_text("VAT is added at checkout")
     page.select_option("#country-select", "JP")
-    expect(page.locator(".product-card .price").first).to_contain_text("￥")
+    expect(page.locator(".product-card .price").first).to_contain_text("\u00a5")  # half-width yen of the English page
     assert not re.search(r"[.,]\d\d$", first_price(page))  # no decimals for yen
     page.select_option("#country-select", "DE")
     expect(page.locator(".product-card .price").first).to_contain_text("€")
-    assert re.search(r",\d\d\s€$", first_price(page).replace("\u00a0", " "))  # German format
+    assert re.search(r",\d\d\s€$", first_price(page))  # English for Germany (en_DE) groups digits the German way
     page.reload()
     expect(page.locator(".product-card .price").first).to_contain_text("€")
     expect(page.locator("#country-select")).to_have_value("DE")

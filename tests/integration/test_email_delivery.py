@@ -380,7 +380,6 @@ def test_mailer_from_settings():
         SmtpMailer(host="smtp.example.net", port=25, user="shop", password="pw", starttls=False)
 
 
-@pytest.mark.clause("GTC-3.4")
 def test_mail_capture_files_each_message_as_eml(tmp_path: Path):
     port = _free_port()
     directory = tmp_path / "mail"

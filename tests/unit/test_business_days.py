@@ -11,7 +11,7 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-@pytest.mark.clause("GTC-5.2")
+@pytest.mark.clause("GTC-5.1")
 def test_geneva_public_holidays_are_not_business_days():
     for holiday in [date(2026, 9, 10),   # Jeûne genevois (Thursday)
                     date(2026, 12, 31),  # Restauration de la République
@@ -22,7 +22,7 @@ def test_geneva_public_holidays_are_not_business_days():
     assert GENEVA.is_business_day(date(2026, 12, 28))
 
 
-@pytest.mark.clause("GTC-5.2")
+@pytest.mark.clause("GTC-5.1")
 def test_weekends_are_not_business_days():
     assert not GENEVA.is_business_day(date(2026, 9, 12))  # Saturday
     assert not GENEVA.is_business_day(date(2026, 9, 13))  # Sunday
@@ -65,7 +65,6 @@ def test_ship_by_date_is_thirty_business_days_over_the_year_end():
     assert GENEVA.business_days_between(date(2026, 12, 1), ship_by) == 30
 
 
-@pytest.mark.clause("GTC-5.4")
 def test_business_days_between_is_the_inverse_of_adding_them():
     start = utc(2026, 9, 1, 9, 0)
     for n in [0, 1, 5, 20, 51]:

@@ -1,10 +1,15 @@
+"""The order and card-hold state machines, checked against moves written out by hand from the terms.
+
+Each expected move below comes from a clause, not from ORDER_TRANSITIONS or PAYMENT_TRANSITIONS:
+a wrong entry in those tables makes one of these cases fail.
+"""
+
 import pytest
 
 from storefront.domain.order_status import (
     ORDER_TRANSITIONS,
     PAYMENT_TRANSITIONS,
     InvalidTransition,
-    OrderEvent,
     OrderStatus,
     PaymentStatus,
     can_transition,
@@ -14,71 +19,84 @@ from storefront.domain.order_status import (
 )
 
 S, P = OrderStatus, PaymentStatus
-ORDER_MOVES = [(a, b) for a, targets in ORDER_TRANSITIONS.items() for b in sorted(targets)]
-PAYMENT_MOVES = [(a, b) for a, targets in PAYMENT_TRANSITIONS.items() for b in sorted(targets)]
 
 
-@pytest.mark.clause("GTC-3.6")
-@pytest.mark.parametrize("a, b", ORDER_MOVES, ids=[f"{a}->{b}" for a, b in ORDER_MOVES])
-def test_every_allowed_order_transition(a, b):
-    assert can_transition(a, b) and can_transition(str(a), str(b))
-    assert transition(a, b) is b
-
-
-@pytest.mark.clause("PAY-5")
-@pytest.mark.parametrize("a, b", PAYMENT_MOVES, ids=[f"{a}->{b}" for a, b in PAYMENT_MOVES])
-def test_every_allowed_payment_transition(a, b):
-    assert can_transition(a, b)
-    assert transition(str(a), str(b)) is b
-
-
-@pytest.mark.clause("GTC-3.6")
-def test_the_table_covers_every_status():
-    assert set(ORDER_TRANSITIONS) == set(OrderStatus)
-    assert set(PAYMENT_TRANSITIONS) == set(PaymentStatus)
-    assert {(S.PENDING_PAYMENT, S.AWAITING_APPROVAL), (S.AWAITING_APPROVAL, S.APPROVED),
-            (S.APPROVED, S.SHIPPED), (S.PENDING_PAYMENT, S.COMPLIANCE_REVIEW)} <= set(ORDER_MOVES)
+def allowed(a, b) -> bool:
+    """Both entry points agree, for enum members and for the plain strings the database holds."""
+    ok = can_transition(a, b)
+    assert can_transition(str(a), str(b)) is ok
+    if ok:
+        assert transition(str(a), str(b)) == b
+    else:
+        with pytest.raises(InvalidTransition):
+            transition(a, b)
+    return ok
 
 
 @pytest.mark.clause("GTC-3.6")
 @pytest.mark.parametrize("a, b", [
-    (S.PENDING_PAYMENT, S.APPROVED),  # never final without a hold
+    (S.PENDING_PAYMENT, S.AWAITING_APPROVAL),  # the full amount is held on the card
+    (S.PENDING_PAYMENT, S.COMPLIANCE_REVIEW),  # held, but a possible sanctions match waits for staff
+    (S.COMPLIANCE_REVIEW, S.AWAITING_APPROVAL),  # staff cleared the review
+    (S.AWAITING_APPROVAL, S.APPROVED),  # the merchant confirms availability: final
+    (S.AWAITING_APPROVAL, S.PENDING_PAYMENT),  # the hold lapsed and could not be renewed: pay again
+    (S.APPROVED, S.SHIPPED),
+    (S.APPROVED, S.PARTIALLY_SHIPPED),
+    (S.PARTIALLY_SHIPPED, S.PARTIALLY_SHIPPED),  # a further part ships
+    (S.PARTIALLY_SHIPPED, S.SHIPPED),
+])
+def test_an_order_becomes_final_only_through_a_hold_and_the_merchants_approval(a, b):
+    assert allowed(a, b)
+
+
+@pytest.mark.clause("GTC-3.6")
+@pytest.mark.parametrize("a, b", [
+    (S.PENDING_PAYMENT, S.APPROVED),  # never final without a hold on the card
     (S.COMPLIANCE_REVIEW, S.APPROVED),  # staff must clear the review first
     (S.PENDING_PAYMENT, S.SHIPPED),
-    (S.AWAITING_APPROVAL, S.SHIPPED),
-    (S.SHIPPED, S.CANCELLED),
-    (S.CANCELLED, S.AWAITING_APPROVAL),
+    (S.AWAITING_APPROVAL, S.SHIPPED),  # nothing ships before the merchant confirms
+    (S.COMPLIANCE_REVIEW, S.SHIPPED),
     (S.APPROVED, S.APPROVED),
+    (S.APPROVED, S.PENDING_PAYMENT),  # a final order does not go back to payment
+    (S.APPROVED, S.AWAITING_APPROVAL),
+    (S.SHIPPED, S.PARTIALLY_SHIPPED),
+    (S.CANCELLED, S.AWAITING_APPROVAL),  # a cancelled order stays cancelled
+    (S.CANCELLED, S.PENDING_PAYMENT),
 ])
-def test_forbidden_order_transitions(a, b):
-    assert not can_transition(a, b)
-    with pytest.raises(InvalidTransition):
-        transition(a, b)
+def test_moves_that_would_make_an_unconfirmed_order_final_or_revive_a_closed_one_are_refused(a, b):
+    assert not allowed(a, b)
 
 
-@pytest.mark.clause("PAY-5")
-@pytest.mark.parametrize("a, b", [
-    (P.DECLINED, P.HELD), (P.RELEASED, P.CAPTURED), (P.EXPIRED, P.CAPTURED),
-    (P.REQUIRES_ACTION, P.CAPTURED),  # never charge an unauthenticated card
-    (P.CAPTURED, P.HELD), (P.HELD, P.REFUNDED),  # a hold is released, not refunded
-])
-def test_forbidden_payment_transitions(a, b):
-    assert not can_transition(a, b)
-    with pytest.raises(InvalidTransition):
-        transition(a, b)
+@pytest.mark.clause("GTC-3.5")
+def test_the_merchant_can_cancel_until_goods_ship_and_not_after():
+    for status in (S.PENDING_PAYMENT, S.COMPLIANCE_REVIEW, S.AWAITING_APPROVAL, S.APPROVED):
+        assert allowed(status, S.CANCELLED), status
+    for status in (S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED):  # what shipped stays sold
+        assert not allowed(status, S.CANCELLED), status
+    assert allowed(P.HELD, P.RELEASED)  # cancelling releases the hold
+    assert not allowed(P.HELD, P.REFUNDED)  # a hold is released, not refunded: nothing was charged
+
+
+@pytest.mark.clause("PAY-3")
+@pytest.mark.parametrize("b", [P.HELD, P.REQUIRES_ACTION, P.CAPTURED, P.PENDING])
+def test_a_card_the_issuer_refused_never_proceeds(b):
+    assert not allowed(P.DECLINED, b)
+
+
+@pytest.mark.clause("PAY-4")
+def test_an_authentication_request_ends_in_a_hold_a_refusal_or_a_lapse_never_a_charge():
+    assert allowed(P.PENDING, P.REQUIRES_ACTION)
+    for outcome in (P.HELD, P.DECLINED, P.EXPIRED):
+        assert allowed(P.REQUIRES_ACTION, outcome), outcome
+    assert not allowed(P.REQUIRES_ACTION, P.CAPTURED)
+    assert not allowed(P.PENDING, P.CAPTURED)  # no charge without a hold first
+    assert not allowed(P.RELEASED, P.HELD) and not allowed(P.EXPIRED, P.HELD)  # a new hold is a new row
 
 
 @pytest.mark.clause("GTC-3.6")
-def test_order_and_payment_statuses_do_not_mix_and_unknown_values_are_refused():
-    assert not can_transition(S.AWAITING_APPROVAL, P.HELD)
-    with pytest.raises(ValueError):
-        can_transition("pending_payment", "teleported")
-
-
-@pytest.mark.clause("GTC-3.6")
-def test_final_only_once_approved_and_not_when_cancelled():
+def test_only_approved_or_shipped_orders_are_final():
     assert {s for s in OrderStatus if is_final(s)} == {S.APPROVED, S.PARTIALLY_SHIPPED, S.SHIPPED}
-    assert not is_final("awaiting_approval") and not is_final(S.CANCELLED)
+    assert not is_final("awaiting_approval") and not is_final("compliance_review") and not is_final(S.CANCELLED)
 
 
 @pytest.mark.clause("GTC-3.6")
@@ -89,15 +107,8 @@ def test_customer_labels_say_pending_orders_are_not_final():
     assert "sanction" not in customer_label(S.COMPLIANCE_REVIEW).lower()  # neutral wording
 
 
-@pytest.mark.clause("GTC-3.5")
-def test_failed_payment_or_bad_information_can_cancel_before_approval():
-    for status in [S.PENDING_PAYMENT, S.COMPLIANCE_REVIEW, S.AWAITING_APPROVAL]:
-        assert can_transition(status, S.CANCELLED)
-    assert can_transition(P.HELD, P.RELEASED)  # the hold is released on cancellation
-
-
-@pytest.mark.clause("GTC-3.5")
-def test_event_names_are_stable_strings():
-    assert OrderEvent.PAYMENT_DECLINED == "payment_declined"
-    assert {"order_placed", "terms_accepted", "payment_authorized", "compliance_hold", "approved", "cancelled",
-            "stock_released", "email_queued", "handed_to_carrier"} <= {e.value for e in OrderEvent}
+def test_statuses_of_orders_and_holds_do_not_mix_and_unknown_values_are_refused():
+    assert set(ORDER_TRANSITIONS) == set(OrderStatus) and set(PAYMENT_TRANSITIONS) == set(PaymentStatus)
+    assert not can_transition(S.AWAITING_APPROVAL, P.HELD)
+    with pytest.raises(ValueError):
+        can_transition("pending_payment", "teleported")
