@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from storefront.adapters.db import get_engine
 from storefront.adapters.tables import Product, ProductPrice
 from storefront.domain.catalogue import max_orderable, quantity_refusal
+from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.markets import Country, display_locale, page_language
 from storefront.domain.money import Money
 
@@ -115,22 +116,25 @@ def view(cart: dict[str, int], country: Country) -> CartView:
     return result
 
 
-def set_quantity(cart: dict[str, int], reference: str, quantity: int, add: bool = False) -> tuple[dict[str, int], str | None]:
+def set_quantity(cart: dict[str, int], reference: str, quantity: int,
+                 add: bool = False) -> tuple[dict[str, int], Refusal | None]:
     """The cart with `reference` at `quantity` (or increased by it), or the unchanged cart and why not."""
     if not isinstance(reference, str) or not isinstance(quantity, int) or isinstance(quantity, bool):
-        return cart, "Invalid request."
+        return cart, Refusal(ErrorCode.INVALID_REQUEST)
+    if add and quantity < 1:
+        return cart, Refusal(ErrorCode.QUANTITY_BELOW_ONE)
     with Session(get_engine()) as session:
         product = _products(session, [reference]).get(reference)
     if product is None or not product.active:
-        return cart, "This watch is not available."
+        return cart, Refusal(ErrorCode.PRODUCT_UNAVAILABLE)
     if not add and quantity == 0:
         return {k: v for k, v in cart.items() if k != reference}, None
     wanted = cart.get(reference, 0) + quantity if add else quantity
     if reference not in cart and len(cart) >= MAX_LINES:
-        return cart, f"A cart holds at most {MAX_LINES} different watches."
+        return cart, Refusal(ErrorCode.CART_TOO_MANY_LINES, {"limit": MAX_LINES})
     refusal = quantity_refusal(product.name, wanted, product.stock, product.max_per_order, product.active)
     if refusal:
-        return cart, refusal.message
+        return cart, refusal
     return {**cart, reference: wanted}, None
 
 

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 import reflex as rx
 
+from storefront.domain.errors import ErrorCode, Refusal
 from storefront.services import cart as cart_service
 from storefront.services.cart import CartLineView
 from storefront.state.shop import ShopState
 
+_WHOLE = re.compile(r"-?\d{1,9}")
 
-def _int(value) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
+
+def whole_number(value: object) -> int | None:
+    """A quantity as a page sends it (a number input's value arrives as a JSON number, null when the
+    field holds no number) or as typed text; None unless it is a whole number."""
+    if isinstance(value, bool):
         return None
-    return number if -1000 < number < 1000 else None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 1e9 else None
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
 
 
 class CartState(ShopState):
@@ -22,6 +33,7 @@ class CartState(ShopState):
     subtotal: str = ""
     notices: list[str] = []
     error: str = ""
+    error_code: str = ""
 
     def _show(self, cart: dict[str, int]) -> None:
         view = cart_service.view(cart, self._market())
@@ -31,33 +43,36 @@ class CartState(ShopState):
         self.cart_count = view.count
         self.cart_json = cart_service.dump(view.cart)
 
+    def _say(self, refusal: Refusal | None) -> None:
+        """The refusal of the last change, shown until the next change or page load."""
+        self.error, self.error_code = (refusal.message, refusal.code.value) if refusal else ("", "")
+
     @rx.event
     def refresh(self):
+        """Runs on every page load: a refusal from an earlier page must not linger on this one."""
+        self._say(None)
         self._show(cart_service.parse(self.cart_json))
 
-    def _change(self, reference, quantity, add: bool):
-        qty = _int(quantity)
-        if qty is None or not isinstance(reference, str):
-            self.error = "Please enter a whole number."
-            return None
-        cart, refusal = cart_service.set_quantity(cart_service.parse(self.cart_json), reference, qty, add=add)
-        self.error = refusal or ""
-        self._show(cart)
+    def _change(self, reference: object, quantity: object, add: bool) -> Refusal | None:
+        """Apply the change, or say why not; the refusal is returned so a caller never reports success."""
+        number = whole_number(quantity)
+        if not isinstance(reference, str):
+            refusal = Refusal(ErrorCode.INVALID_REQUEST)
+        elif number is None:
+            refusal = Refusal(ErrorCode.INVALID_QUANTITY)
+        else:
+            cart, refusal = cart_service.set_quantity(cart_service.parse(self.cart_json), reference, number, add=add)
+            if refusal is None:
+                self._show(cart)
+        self._say(refusal)
         return refusal
 
     @rx.event
-    def add(self, reference: str, quantity: int):
-        refusal = self._change(reference, quantity, add=True)
-        if refusal:
-            return rx.toast.error(refusal)
-        return rx.toast.success("Added to your cart.")
-
-    @rx.event
-    def set_quantity(self, reference: str, quantity: str):
+    def set_quantity(self, reference: str, quantity: int | float | None):
         self._change(reference, quantity, add=False)
 
     @rx.event
     def remove(self, reference: str):
         if isinstance(reference, str):
             self._show(cart_service.remove(cart_service.parse(self.cart_json), reference))
-        self.error = ""
+        self._say(None)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 
+from storefront.domain.errors import ErrorCode
 from storefront.services import catalogue
 from storefront.services.catalogue import SORTS, CollectionView, ProductCard, ProductDetail
-from storefront.state.cart import CartState, _int
+from storefront.state.cart import CartState, whole_number
 from storefront.state.shop import ShopState
+from storefront.state.toasts import refusal_toast
 
 
 class HomeState(ShopState):
@@ -45,17 +47,17 @@ class ListingState(ShopState):
     @rx.event
     def set_filter_collection(self, value: str):
         slugs = {c.slug for c in self.collections}
-        self.collection = value if value in slugs else ""
+        self.collection = value if isinstance(value, str) and value in slugs else ""
         self._query()
 
     @rx.event
     def set_filter_material(self, value: str):
-        self.material = value if value in self.materials else ""
+        self.material = value if isinstance(value, str) and value in self.materials else ""
         self._query()
 
     @rx.event
     def set_sort(self, value: str):
-        self.sort = value if value in SORTS else "featured"
+        self.sort = value if isinstance(value, str) and value in SORTS else "featured"
         self._query()
 
 
@@ -73,21 +75,24 @@ class ProductState(ShopState):
         self.quantity = "1"
 
     @rx.event
-    def set_quantity(self, value: str):
-        self.quantity = str(value)[:4]
+    def set_quantity(self, value: int | float | None):
+        """The number field's value (a JSON number; null when the field holds none), kept as the field
+        shows it: adding to the cart says what is wrong with it."""
+        number = whole_number(value)
+        self.quantity = str(number) if number is not None else ""
 
     @rx.event
     def step(self, delta: int):
-        current = _int(self.quantity) or 1
-        if self.product is not None and delta in (-1, 1):
+        current = whole_number(self.quantity) or 1
+        if self.product is not None and type(delta) is int and delta in (-1, 1):
             self.quantity = str(max(1, min(self.product.max_quantity or 1, current + delta)))
 
     @rx.event
     async def add_to_cart(self):
         if self.product is None:
-            return rx.toast.error("This watch is not available.")
+            return refusal_toast(ErrorCode.PRODUCT_UNAVAILABLE)
         cart = await self.get_state(CartState)
         refusal = cart._change(self.product.reference, self.quantity, add=True)
-        if refusal:
-            return rx.toast.error(refusal)
-        return rx.toast.success(f"{self.product.name} added to your cart.")
+        if refusal is not None:
+            return refusal_toast(refusal)
+        return rx.toast.success(f"{self.product.name} added to your cart.", id="added_to_cart")

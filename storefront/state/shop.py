@@ -10,11 +10,13 @@ import reflex as rx
 
 from storefront import routes
 from storefront.domain.client_ip import client_ip, parse_networks
+from storefront.domain.errors import ErrorCode
 from storefront.domain.markets import Country, country_from_accept_language
 from storefront.services import browser as browser_id
 from storefront.services import cart as cart_service
 from storefront.services.markets import CountryOption, country_options, deliverable, sanctioned_countries
 from storefront.settings import get_settings
+from storefront.state.toasts import refusal_toast
 
 
 class ShopState(rx.State):
@@ -55,9 +57,10 @@ class ShopState(rx.State):
 
     @rx.event
     def detect(self, languages: str):
+        """The callback of `init`'s script: the browser's languages, else its Accept-Language header."""
         header = languages if isinstance(languages, str) and languages else self.router.headers.accept_language
         if not self.origin:
-            self.origin = country_from_accept_language(header[:500]) or "-"
+            self.origin = country_from_accept_language(str(header or "")[:500]) or "-"
         if deliverable(self.country) is None:
             self.country = (deliverable(self.origin) or self._market()).code
         self._settle()
@@ -76,7 +79,7 @@ class ShopState(rx.State):
     @rx.event
     def set_country(self, code: str):
         if not isinstance(code, str) or deliverable(code) is None:
-            return rx.toast.error("Please choose a country from the list.")
+            return refusal_toast(ErrorCode.COUNTRY_NOT_OFFERED)
         self.country = code
         return self._page_loaders()
 
