@@ -8,6 +8,9 @@ reloads it at start, so two instances on one machine (a dev server and a test ru
 test sessions) overwrite each other's data, and a half-written file can crash the next start.
 Instead this module is itself the entry point (`python -m storefront.adapters.localstripe_server`):
 it runs localstripe's own aiohttp app on 127.0.0.1 with a per-instance state file (or none).
+
+Only the command that starts the sandbox imports this module; what the shop needs to talk to the
+sandbox (address, keys, its differences from Stripe) is in `adapters/sandbox.py`.
 """
 
 from __future__ import annotations
@@ -28,30 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LOOPBACK = "127.0.0.1"
-STRIPE_JS_URL = "https://js.stripe.com/v3/"
-# localstripe serves its Stripe.js stand-in here; the script derives the API base from its own src.
-SANDBOX_JS_PATH = "/js.stripe.com/v3/"
-# Any `sk_…` key longer than five characters passes localstripe's auth check.
-SANDBOX_SECRET_KEY = "sk_test_local"
-SANDBOX_PUBLISHABLE_KEY = "pk_test_local"
+from storefront.adapters.sandbox import JS_PATH, LOOPBACK, url as sandbox_url
+
 _SANDBOX_MARKER = b"LOCALSTRIPE_BASE_API"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class LocalStripeError(RuntimeError):
     """The sandbox could not be started or reached."""
-
-
-def sandbox_url(port: int) -> str:
-    return f"http://{LOOPBACK}:{port}"
-
-
-def stripe_js_url(settings: Any) -> str:
-    """Where the browser loads Stripe.js from: the real one with keys, the sandbox stand-in without."""
-    if not settings.uses_local_stripe:
-        return STRIPE_JS_URL
-    return sandbox_url(settings.localstripe_port) + SANDBOX_JS_PATH
 
 
 def free_port() -> int:
@@ -63,7 +50,7 @@ def free_port() -> int:
 def is_sandbox_listening(url: str, timeout: float = 1.0) -> bool:
     """True only for a localstripe answering at `url`, so an unrelated service on the port is not mistaken for it."""
     try:
-        with urllib.request.urlopen(url + SANDBOX_JS_PATH, timeout=timeout) as response:
+        with urllib.request.urlopen(url + JS_PATH, timeout=timeout) as response:
             return response.status == 200 and _SANDBOX_MARKER in response.read()
     except (OSError, ValueError):
         return False

@@ -9,9 +9,8 @@ Card numbers and security codes never reach this module: the browser turns them 
 with Stripe.js, and everything here works on tokens, ids and the last four digits.
 
 Only parameters that both real Stripe and localstripe 1.15 accept are sent; localstripe rejects
-any unknown parameter with 400 "Unexpected <name>" (found: `description` and
-`cancellation_reason` on payment intents, `setup_future_usage`). Where the two differ the
-gateway switches on `sandbox`.
+any unknown parameter with 400 "Unexpected <name>". Where the two differ the gateway switches on
+`sandbox` and asks `adapters/sandbox.py`, which holds what is peculiar to the sandbox.
 
 Calls are blocking; callers run them in a worker thread, never on the event loop.
 """
@@ -24,12 +23,15 @@ from typing import Any, Literal
 
 import stripe
 
-from storefront.adapters.localstripe_server import SANDBOX_SECRET_KEY, sandbox_url
+from storefront.adapters import sandbox as localstripe
 from storefront.domain.cards import canonical_brand
 from storefront.domain.money import Money
 
-AuthorizationStatus = Literal["held", "requires_action", "declined", "canceled", "captured", "pending"]
+AuthorizationStatus = Literal["held", "requires_action", "declined", "canceled", "expired", "captured", "pending"]
+# Reasons Stripe gives when it cancelled an uncaptured intent itself because the hold lapsed.
+LAPSED_HOLD_REASONS = frozenset({"expired", "automatic"})
 
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
 WEBHOOK_TOLERANCE_SECONDS = 300
 _HTTP_TIMEOUT_SECONDS = 30
 
@@ -83,6 +85,8 @@ class Authorization:
     capture_before: datetime | None = None
     decline_code: str | None = None
     decline_message: str | None = None
+    captured_minor: int = 0  # charged to the card, in the currency of `amount`
+    refunded_minor: int = 0  # given back of what was charged
 
     @property
     def held(self) -> bool:
@@ -153,7 +157,7 @@ def _decline_code(exc: stripe.StripeError) -> str | None:
 
 
 class StripeGateway:
-    """Card payments with a separate authorization (hold) and capture (PAY-5)."""
+    """Card holds: authorized now, captured later (PAY-5)."""
 
     def __init__(
         self,
@@ -168,8 +172,10 @@ class StripeGateway:
             raise ValueError("a Stripe secret key is required (use from_settings for the sandbox)")
         self.sandbox = sandbox
         self._webhook_secret = webhook_secret
-        # The sandbox ignores Idempotency-Key, so an automatic retry there could hold twice.
-        retries = max_network_retries if max_network_retries is not None else (0 if sandbox else 2)
+        if max_network_retries is not None:
+            retries = max_network_retries
+        else:
+            retries = localstripe.NETWORK_RETRIES if sandbox else 2
         self._client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -182,9 +188,9 @@ class StripeGateway:
         """Real Stripe when a secret key is configured, else the loopback sandbox (which must be running)."""
         if settings.uses_local_stripe:
             return cls(
-                SANDBOX_SECRET_KEY,
+                localstripe.SECRET_KEY,
                 settings.stripe_webhook_secret,
-                api_base=sandbox_url(settings.localstripe_port),
+                api_base=localstripe.url(settings.localstripe_port),
                 sandbox=True,
             )
         return cls(settings.stripe_secret_key, settings.stripe_webhook_secret)
@@ -237,14 +243,9 @@ class StripeGateway:
         idempotency_key: str,
         description: str = "",
         metadata: dict[str, str] | None = None,
-        *,
-        off_session: bool = False,
     ) -> Authorization:
         """Hold `amount` on the saved card without charging it (capture_method=manual).
 
-        `off_session=True` is for re-authorizing without the client present (a lapsed hold, the
-        unshipped rest after a partial capture); an issuer that then asks for 3-D Secure comes
-        back as declined with code "authentication_required" on real Stripe.
         A decline is a normal outcome, returned as status "declined", not raised.
         """
         meta = {str(k): str(v) for k, v in (metadata or {}).items()}
@@ -260,11 +261,9 @@ class StripeGateway:
             "metadata": meta,
             "expand": ["latest_charge"],
         }
-        if off_session:
-            params["off_session"] = True
         if description:
             if self.sandbox:
-                meta.setdefault("description", description)
+                localstripe.describe(meta, description)
             else:
                 params["description"] = description
         try:
@@ -283,7 +282,7 @@ class StripeGateway:
         return self._authorization(intent)
 
     def retrieve(self, intent_id: str) -> Authorization:
-        """The intent's state now, e.g. after the client finished 3-D Secure in the browser (PAY-4)."""
+        """The intent's state now: after 3-D Secure in the browser (PAY-4), or when a webhook says it changed."""
         try:
             intent = self._client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
         except stripe.StripeError as exc:
@@ -295,71 +294,10 @@ class StripeGateway:
         try:
             self._client.v1.payment_intents.cancel(intent_id, options=_options(idempotency_key))
         except stripe.InvalidRequestError as exc:
-            if self.retrieve(intent_id).status != "canceled":
+            if self.retrieve(intent_id).status not in ("canceled", "expired"):
                 raise _translate(exc) from exc
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
-
-    def capture(self, intent_id: str, amount: Money | None = None, idempotency_key: str | None = None) -> Money:
-        """Charge the held card for `amount` (all of the hold when None); returns what was captured.
-
-        A partial capture releases the rest of the hold. Repeating a capture that already went
-        through returns the captured amount instead of failing, so a worker that crashed after
-        Stripe answered can simply retry (the sandbox ignores idempotency keys).
-        The intent is read first: localstripe would capture even a cancelled intent (which then
-        still reads "canceled"), and a wrong currency must be caught before money moves.
-        """
-        before = self._intent(intent_id)
-        if amount is not None and amount.currency.lower() != before.currency:
-            raise PaymentGatewayError(f"{intent_id} is held in {before.currency.upper()}, not {amount.currency}")
-        if before.status == "succeeded":
-            return self._checked_capture(intent_id, before, amount)
-        if before.status != "requires_capture":
-            raise PaymentGatewayError(f"{intent_id} is {before.status}, not held; nothing to capture")
-        params: dict[str, Any] = {"expand": ["latest_charge"]}
-        if amount is not None:
-            params["amount_to_capture"] = amount.minor
-        try:
-            intent = self._client.v1.payment_intents.capture(intent_id, params=params, options=_options(idempotency_key))
-        except stripe.InvalidRequestError as exc:
-            intent = self._intent(intent_id)
-            if intent.status != "succeeded":
-                raise _translate(exc) from exc
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
-        return self._checked_capture(intent_id, intent, amount)
-
-    def _checked_capture(self, intent_id: str, intent: Any, amount: Money | None) -> Money:
-        captured = _captured(intent)
-        if amount is not None and captured != amount:
-            raise PaymentGatewayError(f"{intent_id} captured {captured.minor} {captured.currency}, not {amount.minor}")
-        return captured
-
-    def refund(self, intent_id: str, amount: Money | None, idempotency_key: str) -> str:
-        """Give back `amount` of a captured payment (everything still refundable when None); returns the refund id.
-
-        The amount is always sent explicitly and checked against what is still refundable first:
-        localstripe, asked for "everything", refunds the whole original hold even after a partial
-        capture or an earlier refund, and it accepts refunds of uncaptured or over-refunded charges.
-        """
-        intent = self._intent(intent_id)
-        refundable = _captured(intent) - _refunded(intent)
-        if amount is None:
-            amount = refundable
-        if amount.currency != refundable.currency:
-            raise PaymentGatewayError(f"{intent_id} is in {refundable.currency}, not {amount.currency}")
-        if amount.minor <= 0 or amount.minor > refundable.minor:
-            raise PaymentGatewayError(
-                f"cannot refund {amount.minor} on {intent_id}: {refundable.minor} {refundable.currency} is refundable"
-            )
-        try:
-            refund = self._client.v1.refunds.create(
-                params={"payment_intent": intent_id, "amount": amount.minor},
-                options={"idempotency_key": idempotency_key},
-            )
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
-        return refund.id
 
     # -- webhooks ------------------------------------------------------------------------------
 
@@ -378,12 +316,6 @@ class StripeGateway:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _intent(self, intent_id: str) -> Any:
-        try:
-            return self._client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
-
     def _authorization(self, intent: Any) -> Authorization:
         status = intent.status
         error = _field(intent, "last_payment_error")
@@ -395,7 +327,7 @@ class StripeGateway:
         elif status == "requires_payment_method":
             mapped = "declined"
         elif status == "canceled":
-            mapped = "canceled"
+            mapped = "expired" if _field(intent, "cancellation_reason") in LAPSED_HOLD_REASONS else "canceled"
         elif status == "succeeded":
             mapped = "captured"
         else:
@@ -408,7 +340,19 @@ class StripeGateway:
             capture_before=_capture_before(intent),
             decline_code=(_field(error, "decline_code") or _field(error, "code")) if mapped == "declined" else None,
             decline_message=_field(error, "message") if mapped == "declined" else None,
+            captured_minor=self._captured_minor(intent),
+            refunded_minor=self._refunded_minor(intent),
         )
+
+    def _captured_minor(self, intent: Any) -> int:
+        if self.sandbox:
+            return localstripe.captured_minor(intent)
+        return int(_field(intent, "amount_received") or 0)
+
+    def _refunded_minor(self, intent: Any) -> int:
+        if self.sandbox:
+            return localstripe.refunded_minor(intent)
+        return int(_field(intent, "latest_charge", "amount_refunded") or 0)
 
 
 def _options(idempotency_key: str | None) -> dict[str, Any]:
@@ -419,34 +363,3 @@ def _capture_before(intent: Any) -> datetime | None:
     """Stripe's own deadline for the hold; localstripe's charges have no payment_method_details, hence None."""
     stamp = _field(intent, "latest_charge", "payment_method_details", "card", "capture_before")
     return datetime.fromtimestamp(int(stamp), UTC) if stamp else None
-
-
-def _captured(intent: Any) -> Money:
-    """What the card was charged: `amount_received` on real Stripe, which localstripe lacks.
-
-    localstripe books the released rest of a partial capture as a refund on the charge that has
-    no `payment_intent` (refunds made through this gateway always name the intent), so the
-    captured amount is the hold minus those.
-    """
-    received = _field(intent, "amount_received")
-    if received is not None:
-        return _money(received, intent.currency)
-    charge = _field(intent, "latest_charge")
-    if charge is None or not _field(charge, "captured"):
-        return Money.zero(intent.currency.upper())
-    released = sum(int(r["amount"]) for r in _sandbox_refunds(charge) if not _field(r, "payment_intent"))
-    return _money(int(charge["amount"]) - released, intent.currency)
-
-
-def _refunded(intent: Any) -> Money:
-    charge = _field(intent, "latest_charge")
-    if charge is None:
-        return Money.zero(intent.currency.upper())
-    if _field(charge, "amount_captured") is not None:  # real Stripe: amount_refunded counts real refunds only
-        return _money(_field(charge, "amount_refunded") or 0, intent.currency)
-    return _money(sum(int(r["amount"]) for r in _sandbox_refunds(charge) if _field(r, "payment_intent")), intent.currency)
-
-
-def _sandbox_refunds(charge: Any) -> list[Any]:
-    # localstripe embeds the charge's refunds (first 10), enough for one order's few refunds.
-    return list(_field(charge, "refunds", "data") or [])

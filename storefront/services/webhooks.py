@@ -1,4 +1,9 @@
-"""Stripe webhook events, each applied once: the event id is stored when it has been applied."""
+"""Stripe webhook events, each applied once: the event id is stored when it has been applied.
+
+An event is a signal to look, never a statement to believe: the payment service asks the provider what
+became of the intent and follows that, so a replayed, reordered or stale event leaves the order in the
+state the provider reports.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,18 @@ from storefront.adapters.tables import WebhookEvent
 from storefront.services.payment import apply_intent_status
 from storefront.services.unit_of_work import UnitOfWork
 
-INTENT_EVENTS = {
-    "payment_intent.amount_capturable_updated": "held",
-    "payment_intent.succeeded": "held",
-    "payment_intent.payment_failed": "declined",
-    "payment_intent.canceled": "released",
+# The events that may mean a hold changed, and the field of their object that names the payment intent.
+# Any other type is acknowledged and ignored.
+INTENT_FIELD = {
+    "payment_intent.amount_capturable_updated": "id",  # held
+    "payment_intent.payment_failed": "id",  # declined
+    "payment_intent.canceled": "id",  # released
+    "payment_intent.succeeded": "id",  # captured
+    "charge.expired": "payment_intent",  # the hold lapsed
+    "charge.captured": "payment_intent",
+    "charge.refunded": "payment_intent",
 }
+LAPSED = "charge.expired"
 
 
 def seen(event_id: str) -> bool:
@@ -34,23 +45,28 @@ def record(event_id: str, event_type: str) -> bool:
         return False
 
 
+def _intent_id(event) -> str | None:
+    field = INTENT_FIELD.get(event["type"])
+    obj = event["data"]["object"]
+    # Stripe objects are not dicts (no .get): test membership, then index.
+    value = obj[field] if field is not None and field in obj else None
+    return value if isinstance(value, str) and value else None
+
+
 def apply(event) -> str:
     """Apply a verified event; returns what was done (for the response and the log).
 
-    The event is applied first and its id stored afterwards: applying is idempotent (row locks and
-    status checks in the payment service), so a crash in between costs at most a harmless second
+    The event is applied first and its id stored afterwards: applying is idempotent (row locks, allowed
+    transitions, the provider's present state), so a crash in between costs at most a harmless second
     application on redelivery, never a lost event. An error propagates, nothing is stored, and the
     endpoint's error answer makes the provider deliver the event again.
     """
     if seen(event["id"]):
         return "duplicate"
-    obj = event["data"]["object"]
-    result = "ignored"
-    if event["type"] in INTENT_EVENTS:
-        apply_intent_status(obj["id"], INTENT_EVENTS[event["type"]])
-        result = "applied"
-    # Stripe objects are not dicts (no .get): test membership, then index.
-    elif event["type"] == "charge.expired" and "payment_intent" in obj and obj["payment_intent"]:
-        apply_intent_status(obj["payment_intent"], "expired")
+    intent_id = _intent_id(event)
+    if intent_id is None:
+        result = "ignored"
+    else:
+        apply_intent_status(intent_id, expired=event["type"] == LAPSED)
         result = "applied"
     return result if record(event["id"], event["type"]) else "duplicate"

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import stripe
 
-from storefront.adapters import localstripe_server
-from storefront.adapters.localstripe_server import SANDBOX_PUBLISHABLE_KEY, SANDBOX_SECRET_KEY, LocalStripe
+from storefront.adapters import localstripe_server, sandbox
+from storefront.adapters.localstripe_server import LocalStripe
 from storefront.adapters.stripe_gateway import SavedCard, StripeGateway
 
 __all__ = [
@@ -41,13 +41,13 @@ def localstripe() -> Iterator[LocalStripe]:
 
 @pytest.fixture(scope="session")
 def stripe_gateway(localstripe: LocalStripe) -> StripeGateway:
-    return StripeGateway(SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET, api_base=localstripe.url, sandbox=True)
+    return StripeGateway(sandbox.SECRET_KEY, SANDBOX_WEBHOOK_SECRET, api_base=localstripe.url, sandbox=True)
 
 
 @pytest.fixture(scope="session")
 def stripe_test_client(localstripe: LocalStripe) -> stripe.StripeClient:
     """Direct API access for what only the browser or an inspector does (tokens, raw objects)."""
-    return stripe.StripeClient(SANDBOX_SECRET_KEY, base_addresses={"api": localstripe.url}, max_network_retries=0)
+    return stripe.StripeClient(sandbox.SECRET_KEY, base_addresses={"api": localstripe.url}, max_network_retries=0)
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +77,7 @@ def browser_3ds(localstripe: LocalStripe) -> Callable[[str, bool], None]:
         intent_id = client_secret.split("_secret_")[0]
         request = urllib.request.Request(
             f"{localstripe.url}/v1/payment_intents/{intent_id}/_authenticate?success={'true' if success else 'false'}",
-            data=json.dumps({"key": SANDBOX_PUBLISHABLE_KEY, "client_secret": client_secret}).encode(),
+            data=json.dumps({"key": sandbox.PUBLISHABLE_KEY, "client_secret": client_secret}).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
