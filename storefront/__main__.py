@@ -41,12 +41,13 @@ def jobs_run(_args) -> None:
 
 def _sidecars(port: int) -> list:
     """The local payment sandbox and mail catcher, when no real Stripe keys or SMTP server are configured."""
-    from storefront.adapters import localstripe_server
     from storefront.settings import VAR_DIR, get_settings
 
     s = get_settings()
     started: list = []
     if s.uses_local_stripe:
+        from storefront.adapters import localstripe_server
+
         sandbox = localstripe_server.ensure_running(
             s.localstripe_port, state_file=VAR_DIR / "localstripe.pickle", log_file=VAR_DIR / "localstripe.log")
         sandbox.register_webhook(f"http://127.0.0.1:{port}/api/stripe/webhook", s.stripe_webhook_secret)
@@ -72,8 +73,25 @@ def _secure_existing_files() -> None:
     private_files.secure_existing([VAR_DIR, s.mail_dir, states, *private_files.sqlite_files(s.database_url)])
 
 
+def _configuration_refused() -> str | None:
+    """Why the settings cannot be used, in the settings' own words, or None when they can."""
+    from pydantic import ValidationError
+
+    from storefront.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        return "\n".join(str(e.get("ctx", {}).get("error") or e["msg"]) for e in exc.errors())
+    return None
+
+
 def serve(args) -> None:
     os.chdir(ROOT)
+    refused = _configuration_refused()
+    if refused:
+        print(f"storefront: configuration error: {refused}", file=sys.stderr)
+        raise SystemExit(2)
     _secure_existing_files()
     sidecars = _sidecars(args.port)
     from storefront.settings import get_settings

@@ -61,3 +61,32 @@ api = Starlette(routes=[
     Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
 ])
 
+
+
+def security_headers(app):
+    """Headers on every HTTP response (PAY-6): no sniffing, no framing, and no Referer leaving the site,
+    since order links carry their access token in the query string. HSTS when served over HTTPS."""
+    from storefront.settings import get_settings
+
+    extra = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    ]
+    if get_settings().public_url.startswith("https://"):
+        extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in extra if h[0] not in present]
+            await send(message)
+
+        return await app(scope, receive, send_with_headers)
+
+    return wrapped
