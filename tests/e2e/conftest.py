@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import throwaway_db
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -45,10 +47,12 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
 
 @pytest.fixture(scope="session")
 def shop_env():
-    """Environment of the served shop: its own database, so tests never touch a developer's data."""
+    """Environment of the served shop: a database of its own (E2E_DB_URL names the PostgreSQL server to
+    create it on), dropped at the end, so tests never touch a developer's data."""
     tmp = tempfile.mkdtemp(prefix="storefront-e2e-")
     env = dict(os.environ)
-    env["REFLEX_DB_URL"] = os.environ.get("E2E_DB_URL", f"sqlite:///{tmp}/e2e.db")
+    given = os.environ.get("E2E_DB_URL", "")
+    env["REFLEX_DB_URL"] = throwaway_db.own_database(given, Path(tmp))
     env["STOREFRONT_MAIL_DIR"] = f"{tmp}/mail"
     env["STOREFRONT_LOCALSTRIPE_PORT"] = str(free_port())
     env["STOREFRONT_MAIL_CAPTURE_PORT"] = str(free_port())
@@ -56,7 +60,8 @@ def shop_env():
     env["STOREFRONT_PUBLIC_URL"] = f"http://127.0.0.1:{env['SHOP_PORT']}"
     for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STOREFRONT_SMTP_HOST"):
         env.pop(key, None)  # always the local sandbox and mail capture in tests
-    return env
+    yield env
+    throwaway_db.drop(env["REFLEX_DB_URL"], given)  # after shop_url stopped the server using it
 
 
 @pytest.fixture(scope="session")
