@@ -29,7 +29,7 @@ from storefront.domain.policy import policy
 from storefront.domain.quote import Quote, QuoteLine, quote
 from storefront.domain.screening import Verdict
 from storefront.domain.shipping import default_table
-from storefront.services import abuse_limits, cancellations, links, order_events
+from storefront.services import abuse_limits, cancellations, order_events
 from storefront.services import terms as terms_service
 from storefront.services.calendar import merchant_calendar
 from storefront.services.markets import deliverable
@@ -74,11 +74,6 @@ def now_utc() -> datetime:
 def new_reference() -> str:
     """VX- and 10 characters from a 32-letter alphabet: 50 bits of randomness, not guessable, easy to read out."""
     return "VX-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
-
-
-def valid_status_token(reference: str, token: str) -> bool:
-    """Whether `token` is a pay link for the order, valid until the payment window closes."""
-    return links.valid(reference, token, links.Purpose.PAY)
 
 
 def quote_cart(session: Session, cart: dict[str, int], country: Country, at: datetime | None = None) -> Quote:
@@ -209,7 +204,7 @@ def _record(s: Session, cmd: PlaceOrder, country: Country, terms: TermsVersion, 
     reference = new_reference()
     ip, agent = cmd.ip[:64], cmd.user_agent[:400]
     order = Order(
-        reference=reference, access_token=links.issue(reference, links.Purpose.PAY, at), checkout_key=cmd.checkout_key,
+        reference=reference, access_token="", checkout_key=cmd.checkout_key,
         browser_hash=cmd.browser or None,
         status=OrderStatus.PENDING_PAYMENT.value, channel=cmd.channel, country=country.code,
         currency=country.currency, locale=display_locale(page_language(), country.code), email=cmd.info.email,

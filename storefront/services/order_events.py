@@ -17,8 +17,8 @@ CLIENT = "client"
 SYSTEM = "system"
 
 
-def _event(order_id: int, kind: E, at: datetime, actor: str = SYSTEM, **data: Any) -> OrderEvent:
-    return OrderEvent(order_id=order_id, type=kind.value, at=at, actor=actor, data=data)
+def _event(order_id: int, event_type: E, at: datetime, actor: str = SYSTEM, /, **data: Any) -> OrderEvent:
+    return OrderEvent(order_id=order_id, type=event_type.value, at=at, actor=actor, data=data)
 
 
 def order_placed(order_id: int, at: datetime, *, total_minor: int, currency: str, channel: str) -> OrderEvent:
@@ -62,7 +62,7 @@ def cancelled(order_id: int, at: datetime, reason: str, actor: str = SYSTEM) -> 
 
 
 def stock_released(order_id: int, at: datetime, quantities: dict[str, int]) -> OrderEvent:
-    return _event(order_id, E.STOCK_RELEASED, at, **quantities)
+    return OrderEvent(order_id=order_id, type=E.STOCK_RELEASED.value, at=at, actor=SYSTEM, data=dict(quantities))
 
 
 def email_queued(order_id: int, at: datetime, kind: str) -> OrderEvent:

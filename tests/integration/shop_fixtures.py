@@ -60,6 +60,16 @@ def new_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_browser() -> str:
+    """A browser fingerprint as services/browser.py makes them (each test order from its own browser)."""
+    return secrets.token_hex(32)
+
+
+def new_ip() -> str:
+    """An address of the documentation range, one per order unless a test shares it on purpose."""
+    return f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
+
+
 @pytest.fixture
 def make_product(database) -> Callable[..., str]:
     """Insert a test watch; returns its reference."""
@@ -103,10 +113,10 @@ def place(database) -> Callable[..., PlacedOrder]:
     def do(cart: dict[str, int], info: OrderInfo | None = None, *, at: datetime | None = None, **overrides) -> PlacedOrder:
         current = terms_service.current(at)
         fields = dict(checkout_key=new_key(), cart=cart, info=info or buyer(), terms_version_id=current.id,
-                      details_confirmed=True, terms_accepted=True, personal_use=True, ip="203.0.113.7",
-                      user_agent="Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0")
+                      details_confirmed=True, terms_accepted=True, personal_use=True, browser=new_browser(),
+                      ip=new_ip(), user_agent="Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0")
         fields.update(overrides)
-        return place_order(PlaceOrder(**fields), at)
+        return place_order(PlaceOrder(**fields), UnitOfWork(), at)
 
     return do
 

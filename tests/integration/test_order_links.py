@@ -11,7 +11,6 @@ import pytest
 
 from storefront.domain.policy import policy
 from storefront.services import links
-from storefront.services.checkout import valid_status_token
 from storefront.services.order_view import order_view
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
 
@@ -44,10 +43,6 @@ def test_a_pay_link_lapses_with_the_payment_window(placed):
     assert links.check(order.reference, token, links.Purpose.PAY, at + WINDOW) is links.LinkCheck.VALID
     assert links.check(order.reference, token, links.Purpose.PAY, at + WINDOW + timedelta(seconds=1)) \
         is links.LinkCheck.EXPIRED
-    # The browser that placed the order holds such a token, and loses its way back to payment with it.
-    assert valid_status_token(order.reference, order.access_token)
-    assert links.check(order.reference, order.access_token, links.Purpose.PAY, at + WINDOW + timedelta(seconds=1)) \
-        is links.LinkCheck.EXPIRED
 
 
 @pytest.mark.clause("PAY-6")
@@ -57,7 +52,6 @@ def test_a_link_grants_only_its_own_purpose(placed):
     pay = links.issue(order.reference, links.Purpose.PAY, at)
 
     assert links.check(order.reference, view, links.Purpose.PAY, at) is links.LinkCheck.INVALID
-    assert not valid_status_token(order.reference, links.issue(order.reference, links.Purpose.VIEW))
     assert links.check(order.reference, pay, links.Purpose.VIEW, at) is links.LinkCheck.INVALID
     assert order_view(order.reference, pay, at) is None
 

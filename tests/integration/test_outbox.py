@@ -15,6 +15,7 @@ from email import policy
 import pytest
 from babel.dates import format_date
 
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.adapters.mailer import SmtpMailer, message_id_for
 from storefront.domain.money import Money
 from storefront.services import links, outbox, payment
@@ -38,7 +39,7 @@ def inbox(collecting_smtp):
 def _held_order(make_product, place, card_token, stripe_gateway, info, quantity=1):
     watch = make_product()
     placed = place({watch: quantity}, info)
-    assert payment.authorize(placed.reference, card_token(), gw=stripe_gateway).status == "held"
+    assert payment.authorize(UnitOfWork(), placed.reference, card_token(), gw=stripe_gateway, browser=None).status == "held"
     return watch, order_row(placed.reference)
 
 
@@ -176,7 +177,7 @@ def test_cancellation_notice_is_delivered(make_product, place, inbox):
     watch = make_product()
     placed_at = datetime.now(timezone.utc) - timedelta(hours=1)
     placed = place({watch: 1}, buyer("CH"), at=placed_at)
-    assert placed.reference in payment.expire_unpaid()
+    assert placed.reference in payment.expire_unpaid(UnitOfWork())
 
     assert outbox.deliver_due(mailer) == (1, 0)
 

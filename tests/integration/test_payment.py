@@ -13,10 +13,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.adapters.stripe_gateway import CardDetails, PaymentGatewayError, StripeGateway
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.services import payment
-from storefront.services.payment import ISSUER_REFUSED
+from storefront.domain.errors import ErrorCode
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
 from tests.integration.shop_fixtures import (
     PRICES,
@@ -57,7 +58,7 @@ def test_authorize_holds_exactly_the_order_total_with_manual_capture(make_produc
     order = order_row(placed.reference)
     at = datetime.now(timezone.utc)
 
-    outcome = payment.authorize(placed.reference, card_token(VISA_OK), at=at, gw=stripe_gateway)
+    outcome = payment.authorize(UnitOfWork(), placed.reference, card_token(VISA_OK), at=at, gw=stripe_gateway, browser=None)
 
     assert outcome == payment.PaymentOutcome("held")
     [auth] = payments_of(placed.reference)
@@ -90,9 +91,9 @@ def test_authorize_holds_exactly_the_order_total_with_manual_capture(make_produc
 def test_paying_again_for_a_held_order_changes_nothing(make_product, place, card_token, stripe_gateway):
     watch = make_product()
     placed = place({watch: 1})
-    assert payment.authorize(placed.reference, card_token(), gw=stripe_gateway).status == "held"
+    assert payment.authorize(UnitOfWork(), placed.reference, card_token(), gw=stripe_gateway, browser=None).status == "held"
 
-    again = payment.authorize(placed.reference, card_token(), gw=stripe_gateway)
+    again = payment.authorize(UnitOfWork(), placed.reference, card_token(), gw=stripe_gateway, browser=None)
 
     assert again.status == "held"
     assert len(payments_of(placed.reference)) == 1 and len(outbox_of(placed.reference)) == 1
@@ -103,7 +104,7 @@ def test_something_that_is_not_a_card_token_is_refused_before_anything(make_prod
     watch = make_product()
     placed = place({watch: 1})
 
-    outcome = payment.authorize(placed.reference, "4242424242424242", gw=stripe_gateway)
+    outcome = payment.authorize(UnitOfWork(), placed.reference, "4242424242424242", gw=stripe_gateway, browser=None)
 
     assert outcome.status == "declined"
     assert payments_of(placed.reference) == []
@@ -120,10 +121,10 @@ def test_declined_card_tells_the_client_to_contact_the_issuer_and_a_retry_can_su
     watch = make_product()
     placed = place({watch: 1})
 
-    declined = payment.authorize(placed.reference, card_token(number), gw=stripe_gateway)
+    declined = payment.authorize(UnitOfWork(), placed.reference, card_token(number), gw=stripe_gateway, browser=None)
 
     assert declined.status == "declined"
-    assert declined.message == ISSUER_REFUSED and "contact your card issuer" in declined.message
+    assert declined.code is ErrorCode.ISSUER_DECLINED and "contact your card issuer" in declined.message
     assert order_row(placed.reference).status == OrderStatus.PENDING_PAYMENT.value
     assert outbox_of(placed.reference) == []
     [first] = payments_of(placed.reference)
@@ -132,7 +133,7 @@ def test_declined_card_tells_the_client_to_contact_the_issuer_and_a_retry_can_su
         assert _intent(stripe_test_client, first.intent_id).status == "requires_payment_method"
     assert events_of(placed.reference)[-1].type == "payment_declined"
 
-    retried = payment.authorize(placed.reference, card_token(VISA_OK), gw=stripe_gateway)
+    retried = payment.authorize(UnitOfWork(), placed.reference, card_token(VISA_OK), gw=stripe_gateway, browser=None)
 
     assert retried.status == "held"
     assert [p.status for p in payments_of(placed.reference)] == ["declined", "held"]
@@ -149,7 +150,7 @@ def test_3ds_requires_action_then_completed_authentication_holds(make_product, p
     watch = make_product()
     placed = place({watch: 1}, buyer("DE"))
 
-    first = payment.authorize(placed.reference, card_token(NEEDS_3DS), gw=stripe_gateway)
+    first = payment.authorize(UnitOfWork(), placed.reference, card_token(NEEDS_3DS), gw=stripe_gateway, browser=None)
 
     assert first.status == "requires_action"
     [auth] = payments_of(placed.reference)
@@ -159,7 +160,7 @@ def test_3ds_requires_action_then_completed_authentication_holds(make_product, p
     assert outbox_of(placed.reference) == []
 
     browser_3ds(first.client_secret, True)  # what Stripe.js does when the client completes the challenge
-    done = payment.complete_authentication(placed.reference, gw=stripe_gateway)
+    done = payment.complete_authentication(UnitOfWork(), placed.reference, gw=stripe_gateway, browser=None)
 
     assert done.status == "held"
     assert order_row(placed.reference).status == OrderStatus.AWAITING_APPROVAL.value
@@ -169,7 +170,7 @@ def test_3ds_requires_action_then_completed_authentication_holds(make_product, p
     assert raw.status == "requires_capture" and raw.amount == order_row(placed.reference).total_minor
     assert len(outbox_of(placed.reference)) == 1
     # Coming back twice (reload of the return page) changes nothing.
-    assert payment.complete_authentication(placed.reference, gw=stripe_gateway).status == "held"
+    assert payment.complete_authentication(UnitOfWork(), placed.reference, gw=stripe_gateway, browser=None).status == "held"
     assert len(outbox_of(placed.reference)) == 1
 
 
@@ -178,9 +179,9 @@ def test_abandoned_3ds_challenge_then_another_card_holds_once(make_product, plac
     """The client closes the challenge (or reloads the page) and pays with another card."""
     watch = make_product()
     placed = place({watch: 1})
-    assert payment.authorize(placed.reference, card_token(NEEDS_3DS), gw=stripe_gateway).status == "requires_action"
+    assert payment.authorize(UnitOfWork(), placed.reference, card_token(NEEDS_3DS), gw=stripe_gateway, browser=None).status == "requires_action"
 
-    outcome = payment.authorize(placed.reference, card_token(VISA_OK), gw=stripe_gateway)
+    outcome = payment.authorize(UnitOfWork(), placed.reference, card_token(VISA_OK), gw=stripe_gateway, browser=None)
 
     assert outcome.status == "held"
     abandoned, held = payments_of(placed.reference)
@@ -189,7 +190,7 @@ def test_abandoned_3ds_challenge_then_another_card_holds_once(make_product, plac
     assert stripe_gateway.retrieve(abandoned.intent_id).status == "canceled"  # no stray hold can appear later
     assert len(outbox_of(placed.reference)) == 1
     # Coming back from the abandoned challenge later does not undo or duplicate anything.
-    assert payment.complete_authentication(placed.reference, gw=stripe_gateway).status == "held"
+    assert payment.complete_authentication(UnitOfWork(), placed.reference, gw=stripe_gateway, browser=None).status == "held"
     assert len(outbox_of(placed.reference)) == 1
 
 
@@ -198,12 +199,12 @@ def test_abandoned_3ds_challenge_then_another_card_holds_once(make_product, plac
 def test_failed_3ds_authentication_is_a_decline(make_product, place, card_token, stripe_gateway, browser_3ds):
     watch = make_product()
     placed = place({watch: 1})
-    first = payment.authorize(placed.reference, card_token(NEEDS_3DS), gw=stripe_gateway)
+    first = payment.authorize(UnitOfWork(), placed.reference, card_token(NEEDS_3DS), gw=stripe_gateway, browser=None)
 
     browser_3ds(first.client_secret, False)
-    outcome = payment.complete_authentication(placed.reference, gw=stripe_gateway)
+    outcome = payment.complete_authentication(UnitOfWork(), placed.reference, gw=stripe_gateway, browser=None)
 
-    assert outcome.status == "declined" and outcome.message == ISSUER_REFUSED
+    assert outcome.status == "declined" and outcome.code is ErrorCode.ISSUER_DECLINED
     [auth] = payments_of(placed.reference)
     assert auth.status == PaymentStatus.DECLINED.value
     assert auth.decline_code == "payment_intent_authentication_failure"
@@ -225,7 +226,7 @@ def test_ten_concurrent_authorizations_hold_once_and_send_one_email(make_product
 
     def pay(_i):
         barrier.wait()
-        return payment.authorize(placed.reference, token, gw=stripe_gateway)
+        return payment.authorize(UnitOfWork(), placed.reference, token, gw=stripe_gateway, browser=None)
 
     with ThreadPoolExecutor(10) as pool:
         outcomes = list(pool.map(pay, range(10)))
@@ -273,9 +274,9 @@ def test_refused_brand_is_declined_before_any_money_moves(make_product, place, c
     placed = place({watch: 1})
     gw = _BrandGateway(stripe_gateway, brand)
 
-    outcome = payment.authorize(placed.reference, card_token(VISA_OK), gw=gw)
+    outcome = payment.authorize(UnitOfWork(), placed.reference, card_token(VISA_OK), gw=gw, browser=None)
 
-    assert outcome.status == "declined" and outcome.message == ACCEPTED_BRANDS
+    assert outcome.status == "declined" and outcome.code is ErrorCode.CARD_BRAND_REFUSED and outcome.message == ACCEPTED_BRANDS
     assert (gw.saved, gw.authorized) == (0, 0)  # no customer, no card saved, no intent
     [auth] = payments_of(placed.reference)
     assert auth.status == PaymentStatus.DECLINED.value and auth.decline_code == "brand_not_accepted"
@@ -290,9 +291,9 @@ def test_brand_is_checked_again_on_the_card_the_provider_stored(make_product, pl
     placed = place({watch: 1})
     gw = _BrandGateway(stripe_gateway, "jcb", when_saved=True)
 
-    outcome = payment.authorize(placed.reference, card_token(VISA_OK), gw=gw)
+    outcome = payment.authorize(UnitOfWork(), placed.reference, card_token(VISA_OK), gw=gw, browser=None)
 
-    assert outcome.status == "declined" and outcome.message == ACCEPTED_BRANDS
+    assert outcome.status == "declined" and outcome.code is ErrorCode.CARD_BRAND_REFUSED and outcome.message == ACCEPTED_BRANDS
     assert gw.authorized == 0
     assert payments_of(placed.reference)[0].intent_id is None
 
@@ -307,10 +308,10 @@ def test_unpaid_order_is_cancelled_when_the_window_closes_and_its_stock_released
     placed_at = datetime.now(timezone.utc) - timedelta(minutes=31)
     placed = place({watch: 2}, at=placed_at)
     assert stock_of(watch) == 0
-    assert placed.reference not in payment.expire_unpaid(placed_at + timedelta(minutes=29))  # still within the window
+    assert placed.reference not in payment.expire_unpaid(UnitOfWork(), placed_at + timedelta(minutes=29))  # still within the window
     assert order_row(placed.reference).status == OrderStatus.PENDING_PAYMENT.value
 
-    cancelled = payment.expire_unpaid()
+    cancelled = payment.expire_unpaid(UnitOfWork())
 
     assert placed.reference in cancelled
     order = order_row(placed.reference)
@@ -322,8 +323,8 @@ def test_unpaid_order_is_cancelled_when_the_window_closes_and_its_stock_released
     assert notice.kind == "order_cancelled" and notice.recipient == order.email
     assert placed.reference in notice.subject and "Nothing has been charged" in notice.text_body
     # Running the job again, or paying now, changes nothing.
-    assert placed.reference not in payment.expire_unpaid()
-    late = payment.authorize(placed.reference, card_token(), gw=stripe_gateway)
+    assert placed.reference not in payment.expire_unpaid(UnitOfWork())
+    late = payment.authorize(UnitOfWork(), placed.reference, card_token(), gw=stripe_gateway, browser=None)
     assert late.status == "cancelled"
     assert payments_of(placed.reference) == [] and len(outbox_of(placed.reference)) == 1
     assert stock_of(watch) == 2
@@ -335,9 +336,9 @@ def test_paying_after_the_window_cancels_instead_of_holding(make_product, place,
     placed_at = datetime.now(timezone.utc) - timedelta(minutes=45)
     placed = place({watch: 1}, at=placed_at)
 
-    outcome = payment.authorize(placed.reference, card_token(), gw=stripe_gateway)
+    outcome = payment.authorize(UnitOfWork(), placed.reference, card_token(), gw=stripe_gateway, browser=None)
 
-    assert outcome.status == "cancelled" and "cancelled" in outcome.message
+    assert outcome.status == "cancelled" and outcome.code is ErrorCode.PAYMENT_WINDOW_CLOSED
     assert order_row(placed.reference).status == OrderStatus.CANCELLED.value
     assert payments_of(placed.reference) == []
     assert stock_of(watch) == 5
@@ -352,7 +353,7 @@ class _SlowGateway(StripeGateway):
 
     def authorize(self, *args, **kwargs):
         result = super().authorize(*args, **kwargs)
-        payment.expire_unpaid(self.expire_at)
+        payment.expire_unpaid(UnitOfWork(), self.expire_at)
         return result
 
 
@@ -365,7 +366,7 @@ def test_a_hold_that_lands_after_the_order_was_cancelled_is_released(make_produc
     placed = place({watch: 1}, at=placed_at)
     gw = _SlowGateway(stripe_gateway, placed_at + timedelta(minutes=31))
 
-    outcome = payment.authorize(placed.reference, card_token(), gw=gw)
+    outcome = payment.authorize(UnitOfWork(), placed.reference, card_token(), gw=gw, browser=None)
 
     assert outcome.status == "cancelled"
     assert order_row(placed.reference).status == OrderStatus.CANCELLED.value
@@ -382,12 +383,12 @@ def test_3ds_completed_after_the_order_was_cancelled_releases_the_hold(make_prod
     watch = make_product()
     placed_at = datetime.now(timezone.utc) - timedelta(minutes=25)
     placed = place({watch: 1}, at=placed_at)
-    first = payment.authorize(placed.reference, card_token(NEEDS_3DS), gw=stripe_gateway)
+    first = payment.authorize(UnitOfWork(), placed.reference, card_token(NEEDS_3DS), gw=stripe_gateway, browser=None)
     assert first.status == "requires_action"
-    assert placed.reference in payment.expire_unpaid(placed_at + timedelta(minutes=31))  # the client took too long
+    assert placed.reference in payment.expire_unpaid(UnitOfWork(), placed_at + timedelta(minutes=31))  # the client took too long
 
     browser_3ds(first.client_secret, True)
-    outcome = payment.complete_authentication(placed.reference, gw=stripe_gateway)
+    outcome = payment.complete_authentication(UnitOfWork(), placed.reference, gw=stripe_gateway, browser=None)
 
     assert outcome.status == "cancelled"
     [auth] = payments_of(placed.reference)
@@ -426,11 +427,11 @@ def test_no_answer_from_the_provider_is_retried_with_the_same_key_and_card(make_
     placed = place({watch: 1})
     gw = _SilentOnce(stripe_gateway)
 
-    first = payment.authorize(placed.reference, card_token(VISA_OK), gw=gw)
-    assert first.status == "error" and "will not be held twice" in first.message
+    first = payment.authorize(UnitOfWork(), placed.reference, card_token(VISA_OK), gw=gw, browser=None)
+    assert first.status == "error" and first.code is ErrorCode.PAYMENT_NO_ANSWER
     assert order_row(placed.reference).status == OrderStatus.PENDING_PAYMENT.value
 
-    second = payment.authorize(placed.reference, card_token(VISA_OK), gw=gw)
+    second = payment.authorize(UnitOfWork(), placed.reference, card_token(VISA_OK), gw=gw, browser=None)
 
     assert second.status == "held"
     assert gw.keys[0] == gw.keys[1] and gw.cards[0] == gw.cards[1]
