@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
-
-from storefront.adapters.db import get_engine
-from storefront.adapters.tables import Product, ProductPrice
 from storefront.domain.catalogue import max_orderable, quantity_refusal
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.markets import Country, display_locale, page_language
 from storefront.domain.money import Money
+from storefront.services.price_list import priced_products, products_by_reference
+from storefront.services.unit_of_work import UnitOfWork
 
 MAX_LINES = 20
 
@@ -61,31 +59,17 @@ def dump(cart: dict[str, int]) -> str:
     return json.dumps(cart, separators=(",", ":"), sort_keys=True)
 
 
-def _products(session: Session, references: list[str]) -> dict[str, Product]:
-    if not references:
-        return {}
-    return {p.reference: p for p in session.exec(select(Product).where(Product.reference.in_(references))).all()}
-
-
-def view(cart: dict[str, int], country: Country) -> CartView:
+def view(uow: UnitOfWork, cart: dict[str, int], country: Country) -> CartView:
     """Validated, priced lines; what can no longer be ordered is dropped or reduced, with a notice."""
     result = CartView()
     locale = display_locale(page_language(), country.code)
-    with Session(get_engine()) as session:
-        products = _products(session, list(cart))
-        prices = {
-            pp.product_id: pp.amount_minor
-            for pp in session.exec(
-                select(ProductPrice).where(
-                    ProductPrice.currency == country.currency,
-                    ProductPrice.product_id.in_([p.id for p in products.values()]),
-                )
-            ).all()
-        } if products else {}
+    with uow.reading() as session:
+        priced = priced_products(session, list(cart), country.currency)
     subtotal = Money.zero(country.currency)
     for reference, quantity in cart.items():
-        product = products.get(reference)
-        if product is None or not product.active or product.id not in prices:
+        item = priced.get(reference)
+        product = item.product if item else None
+        if item is None or not item.offered:
             if product is not None:
                 result.notices.append(f"{product.name} is no longer offered and was removed from your cart.")
             continue
@@ -96,7 +80,7 @@ def view(cart: dict[str, int], country: Country) -> CartView:
         if quantity > allowed:
             result.notices.append(f"{product.name}: quantity reduced to {allowed} (limit per order or stock).")
             quantity = allowed
-        unit = Money(prices[product.id], country.currency)
+        unit = Money(item.price_minor, country.currency)
         subtotal = subtotal + unit * quantity
         result.cart[reference] = quantity
         result.count += quantity
@@ -116,15 +100,15 @@ def view(cart: dict[str, int], country: Country) -> CartView:
     return result
 
 
-def set_quantity(cart: dict[str, int], reference: str, quantity: int,
+def set_quantity(uow: UnitOfWork, cart: dict[str, int], reference: str, quantity: int,
                  add: bool = False) -> tuple[dict[str, int], Refusal | None]:
     """The cart with `reference` at `quantity` (or increased by it), or the unchanged cart and why not."""
     if not isinstance(reference, str) or not isinstance(quantity, int) or isinstance(quantity, bool):
         return cart, Refusal(ErrorCode.INVALID_REQUEST)
     if add and quantity < 1:
         return cart, Refusal(ErrorCode.QUANTITY_BELOW_ONE)
-    with Session(get_engine()) as session:
-        product = _products(session, [reference]).get(reference)
+    with uow.reading() as session:
+        product = products_by_reference(session, [reference]).get(reference)
     if product is None or not product.active:
         return cart, Refusal(ErrorCode.PRODUCT_UNAVAILABLE)
     if not add and quantity == 0:

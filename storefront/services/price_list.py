@@ -23,11 +23,16 @@ class PricedProduct:
         return self.product.active and self.price_minor is not None
 
 
-def priced_products(session: Session, references: list[str], currency: str) -> dict[str, PricedProduct]:
-    """The products named by `references` (unknown ones are simply absent) with their price in `currency`."""
+def products_by_reference(session: Session, references: list[str]) -> dict[str, Product]:
+    """The products named by `references`; unknown ones are simply absent."""
     if not references:
         return {}
-    products = session.exec(select(Product).where(Product.reference.in_(references))).all()
+    return {p.reference: p for p in session.exec(select(Product).where(Product.reference.in_(references))).all()}
+
+
+def priced_products(session: Session, references: list[str], currency: str) -> dict[str, PricedProduct]:
+    """The products named by `references` with their price in `currency`."""
+    products = list(products_by_reference(session, references).values())
     if not products:
         return {}
     prices = {

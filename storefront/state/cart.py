@@ -9,6 +9,7 @@ import reflex as rx
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.services import cart as cart_service
 from storefront.services.cart import CartLineView
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.shop import ShopState
 
 _WHOLE = re.compile(r"-?\d{1,9}")
@@ -36,7 +37,7 @@ class CartState(ShopState):
     error_code: str = ""
 
     def _show(self, cart: dict[str, int]) -> None:
-        view = cart_service.view(cart, self._market())
+        view = cart_service.view(UnitOfWork(), cart, self._market())
         self.lines = view.lines
         self.subtotal = view.subtotal
         self.notices = view.notices
@@ -61,7 +62,8 @@ class CartState(ShopState):
         elif number is None:
             refusal = Refusal(ErrorCode.INVALID_QUANTITY)
         else:
-            cart, refusal = cart_service.set_quantity(cart_service.parse(self.cart_json), reference, number, add=add)
+            cart, refusal = cart_service.set_quantity(UnitOfWork(), cart_service.parse(self.cart_json), reference, number,
+                                                      add=add)
             if refusal is None:
                 self._show(cart)
         self._say(refusal)

@@ -5,6 +5,7 @@ import json
 import pytest
 from sqlmodel import Session, select
 
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.adapters.tables import Product, ProductPrice
 from storefront.domain.errors import ErrorCode
 from storefront.domain.markets import country
@@ -37,10 +38,10 @@ def test_inactive_products_are_neither_listed_nor_shown_nor_addable(database):
     hidden = inactive[0]
     assert hidden.reference not in {c.reference for c in catalogue.list_products(country("CH"))}
     assert catalogue.product_detail(hidden.slug, country("CH")) is None
-    cart, refusal = cart_service.set_quantity({}, hidden.reference, 1, add=True)
+    cart, refusal = cart_service.set_quantity(UnitOfWork(), {}, hidden.reference, 1, add=True)
     assert cart == {} and refusal.code is ErrorCode.PRODUCT_UNAVAILABLE
     # A crafted cart in localStorage holding it is cleaned on the next read.
-    view = cart_service.view({hidden.reference: 1}, country("CH"))
+    view = cart_service.view(UnitOfWork(), {hidden.reference: 1}, country("CH"))
     assert view.lines == [] and view.cart == {}
 
 
@@ -76,21 +77,21 @@ def test_sort_by_price_and_filters(database):
 @pytest.mark.clause("GTC-3.3")
 def test_cart_refuses_over_limit_and_over_stock_and_stores_nothing(database):
     limited = next(p for p in _products(database, active=True) if p.stock > p.max_per_order)
-    cart, refusal = cart_service.set_quantity({}, limited.reference, limited.max_per_order, add=True)
+    cart, refusal = cart_service.set_quantity(UnitOfWork(), {}, limited.reference, limited.max_per_order, add=True)
     assert refusal is None and cart == {limited.reference: limited.max_per_order}
-    again, refusal = cart_service.set_quantity(cart, limited.reference, 1, add=True)
+    again, refusal = cart_service.set_quantity(UnitOfWork(), cart, limited.reference, 1, add=True)
     assert again == cart and refusal.code is ErrorCode.OVER_ORDER_LIMIT and refusal.params["limit"] == limited.max_per_order
     scarce = next(p for p in _products(database, active=True) if 0 < p.stock < p.max_per_order)
-    cart, refusal = cart_service.set_quantity({}, scarce.reference, scarce.stock + 1)
+    cart, refusal = cart_service.set_quantity(UnitOfWork(), {}, scarce.reference, scarce.stock + 1)
     assert cart == {} and refusal.code is ErrorCode.OVER_STOCK and refusal.params["stock"] == scarce.stock
 
 
 @pytest.mark.clause("GTC-3.2")
 def test_out_of_stock_cannot_be_added_and_is_dropped_from_a_stored_cart(database):
     gone = next(p for p in _products(database, active=True) if p.stock == 0)
-    cart, refusal = cart_service.set_quantity({}, gone.reference, 1, add=True)
+    cart, refusal = cart_service.set_quantity(UnitOfWork(), {}, gone.reference, 1, add=True)
     assert cart == {} and refusal.code is ErrorCode.OUT_OF_STOCK
-    view = cart_service.view({gone.reference: 1}, country("CH"))
+    view = cart_service.view(UnitOfWork(), {gone.reference: 1}, country("CH"))
     assert view.cart == {} and any("out of stock" in n for n in view.notices)
 
 

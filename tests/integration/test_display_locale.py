@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import Session, select
 
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.adapters.db import get_engine
 from storefront.adapters.email_render import render_order_confirmation
 from storefront.adapters.tables import Order
@@ -50,7 +51,7 @@ def test_catalogue_cart_and_checkout_totals_are_english_in_the_market_currency(c
     market, expected = country(code), EXPECTED[code]
     reference = make_product()
     detail = catalogue.product_detail(reference.lower(), market)
-    cart = cart_service.view({reference: 1}, market)
+    cart = cart_service.view(UnitOfWork(), {reference: 1}, market)
     line = QuoteLine(reference, "Test", 1, Money(PRICES[market.currency], market.currency))
     totals = totals_view(quote([line], market, default_table(), merchant_calendar(), AT))
 
