@@ -9,7 +9,8 @@ ADDRESSES = {
     "DE": dict(phone="030 901820", street="Unter den Linden 1", city="Berlin", postal_code="10117", area=""),
     "US": dict(phone="212 555 0123", street="725 Fifth Avenue", city="New York", postal_code="10022", area="NY"),
     "JP": dict(phone="03-3562-1111", street="Ginza 4-6-16", city="Chuo-ku", postal_code="104-0061", area="東京都"),
-    "UA": dict(phone="044 123 4567", street="Kyivska 1", city="Simferopol", postal_code="95000", area=""),
+    "UA": dict(phone="044 123 4567", street="Kyivska 1", city="Simferopol", postal_code="95000",
+               area="Автономна Республіка Крим"),
 }
 
 

@@ -116,8 +116,8 @@ def test_terms_checkbox_blocks_progress_until_ticked(page):
 def test_sanctioned_region_and_listed_name_are_refused(page):
     add_to_cart(page, product(reference="VX-2004")["slug"])
     start_checkout(page)
-    fill_info(page, "UA")  # postal code 95000: Crimea
-    expect(page.locator("#ship_postal_code-error")).to_contain_text("We cannot deliver to Crimea")
+    fill_info(page, "UA")  # region Crimea, postal code 95000
+    expect(page.locator("#ship_area-error")).to_contain_text("We cannot deliver to Crimea")
     expect(page.locator("#details_confirmed")).to_have_count(0)
     fill_info(page, "CH", name="Milan Drakovic")  # on the (sample) SDN list
     expect(page.locator("#checkout-message")).to_contain_text("unable to accept this order")
