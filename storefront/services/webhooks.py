@@ -27,15 +27,15 @@ INTENT_FIELD = {
 LAPSED = "charge.expired"
 
 
-def seen(event_id: str) -> bool:
-    with UnitOfWork() as uow:
-        return uow.session.get(WebhookEvent, event_id[:120]) is not None
+def _seen(uow: UnitOfWork, event_id: str) -> bool:
+    with uow.reading() as session:
+        return session.get(WebhookEvent, event_id[:120]) is not None
 
 
-def record(event_id: str, event_type: str) -> bool:
+def _record(uow: UnitOfWork, event_id: str, event_type: str) -> bool:
     """True the first time an event id is stored."""
     try:
-        with UnitOfWork() as uow:
+        with uow:
             if uow.session.get(WebhookEvent, event_id[:120]) is not None:
                 return False
             uow.session.add(WebhookEvent(id=event_id[:120], type=event_type[:80]))
@@ -53,7 +53,7 @@ def _intent_id(event) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def apply(event) -> str:
+def apply(event, uow: UnitOfWork) -> str:
     """Apply a verified event; returns what was done (for the response and the log).
 
     The event is applied first and its id stored afterwards: applying is idempotent (row locks, allowed
@@ -61,12 +61,12 @@ def apply(event) -> str:
     application on redelivery, never a lost event. An error propagates, nothing is stored, and the
     endpoint's error answer makes the provider deliver the event again.
     """
-    if seen(event["id"]):
+    if _seen(uow, event["id"]):
         return "duplicate"
     intent_id = _intent_id(event)
     if intent_id is None:
         result = "ignored"
     else:
-        apply_intent_status(intent_id, expired=event["type"] == LAPSED)
+        apply_intent_status(uow, intent_id, expired=event["type"] == LAPSED)
         result = "applied"
-    return result if record(event["id"], event["type"]) else "duplicate"
+    return result if _record(uow, event["id"], event["type"]) else "duplicate"

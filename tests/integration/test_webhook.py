@@ -263,7 +263,7 @@ def test_event_is_applied_off_the_event_loop(client, monkeypatch):
 
     seen = []
 
-    def spy(event):
+    def spy(event, _uow):
         try:
             asyncio.get_running_loop()
             seen.append("on the event loop")
