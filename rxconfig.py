@@ -1,6 +1,7 @@
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
+from storefront.http_headers import allowed_origins
 from storefront.settings import get_settings
 
 config = rx.Config(
@@ -8,6 +9,10 @@ config = rx.Config(
     telemetry_enabled=False,
     db_url=get_settings().database_url,
     show_built_with_reflex=False,
+    # Only the shop's own pages may call the API or open the event socket (Reflex's default is "*").
+    cors_allowed_origins=allowed_origins(get_settings().public_url),
+    # The security headers hash each page's inline scripts and can read gzip, not brotli or zstd.
+    frontend_compression_formats=["gzip"],
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="bronze", gray_color="sand", radius="medium", appearance="light")

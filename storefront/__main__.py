@@ -62,17 +62,6 @@ def _sidecars(port: int) -> list:
     return started
 
 
-def _secure_existing_files() -> None:
-    """Owner-only modes on what an earlier run may have left readable: var/ (secret key, database,
-    payment sandbox store), captured mails, the database and Reflex's saved states."""
-    from storefront.adapters import private_files
-    from storefront.settings import VAR_DIR, get_settings
-
-    s = get_settings()
-    states = Path(os.environ.get("REFLEX_STATES_WORKDIR", ROOT / ".states"))
-    private_files.secure_existing([VAR_DIR, s.mail_dir, states, *private_files.sqlite_files(s.database_url)])
-
-
 def _configuration_refused() -> str | None:
     """Why the settings cannot be used, in the settings' own words, or None when they can."""
     from pydantic import ValidationError
@@ -84,6 +73,17 @@ def _configuration_refused() -> str | None:
     except ValidationError as exc:
         return "\n".join(str(e.get("ctx", {}).get("error") or e["msg"]) for e in exc.errors())
     return None
+
+
+def _secure_existing_files() -> None:
+    """Owner-only modes on what an earlier run may have left readable: var/ (secret key, database,
+    payment sandbox store), captured mails, the database and Reflex's saved states."""
+    from storefront.adapters import private_files
+    from storefront.settings import VAR_DIR, get_settings
+
+    s = get_settings()
+    states = Path(os.environ.get("REFLEX_STATES_WORKDIR", ROOT / ".states"))
+    private_files.secure_existing([VAR_DIR, s.mail_dir, states, *private_files.sqlite_files(s.database_url)])
 
 
 def serve(args) -> None:
@@ -98,8 +98,12 @@ def serve(args) -> None:
 
     cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port", "--backend-host",
            get_settings().bind_host, "--frontend-port", str(args.port), "--backend-port", str(args.port)]
+    env = dict(os.environ)
+    if "public_url" not in get_settings().model_fields_set:
+        # Unconfigured, the public URL (email links, the origins allowed to connect) follows the port served.
+        env["STOREFRONT_PUBLIC_URL"] = f"http://localhost:{args.port}"
     try:
-        code = subprocess.call(cmd)
+        code = subprocess.call(cmd, env=env)
     finally:
         for proc in sidecars:
             (proc.stop if hasattr(proc, "stop") else proc.terminate)()

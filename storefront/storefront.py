@@ -4,7 +4,8 @@ import reflex as rx
 
 import storefront.pages  # noqa: F401  (pages register themselves in the route registry)
 from storefront import event_guard, routes
-from storefront.api import api, security_headers
+from storefront.api import api
+from storefront.http_headers import security_headers
 from storefront.http_identity import browser_cookie
 from storefront.services.jobs import run_forever
 from storefront.state.browser_binding import BrowserBinding

@@ -1,5 +1,7 @@
 """What a stranger's browser can and cannot see (PAY-6, CARD-3)."""
 
+import gzip
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -13,13 +15,95 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _fetch(url: str, method: str = "GET", headers: dict | None = None, data: bytes | None = None):
+    """(status, headers, body) of one request, error statuses included."""
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    try:
+        with urllib.request.urlopen(request) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def _directives(csp: str) -> dict[str, list[str]]:
+    return {d.split()[0]: d.split()[1:] for d in (part.strip() for part in csp.split(";")) if d}
+
+
 @pytest.mark.clause("PAY-6")
-def test_security_headers_on_pages_and_api(shop_url):
-    for path in ["/", "/api/health"]:
-        with urllib.request.urlopen(shop_url + path) as resp:
-            assert resp.headers["X-Content-Type-Options"] == "nosniff"
-            assert resp.headers["Referrer-Policy"] == "same-origin"  # order links carry a token
-            assert resp.headers["X-Frame-Options"] == "DENY"
+def test_security_headers_on_pages_api_and_webhook_refusals(shop_url, shop_env):
+    sandbox = f"http://127.0.0.1:{shop_env['STOREFRONT_LOCALSTRIPE_PORT']}"
+    watch = product(active=True)["slug"]
+    responses = {path: _fetch(shop_url + path) for path in ["/", f"/watch/{watch}", "/checkout", "/api/health"]}
+    responses["webhook 400"] = _fetch(shop_url + "/api/stripe/webhook", "POST", {"Stripe-Signature": "t=1,v1=forged"},
+                                      b'{"id": "evt_forged"}')
+    assert responses["webhook 400"][0] == 400
+    for name, (_status, headers, _body) in responses.items():
+        assert headers["X-Content-Type-Options"] == "nosniff", name
+        assert headers["Referrer-Policy"] == "same-origin", name  # order links carry a token
+        assert headers["X-Frame-Options"] == "DENY", name
+        csp = _directives(headers["Content-Security-Policy"])
+        assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"], name
+        assert csp["base-uri"] == ["'self'"] and csp["form-action"] == ["'self'"], name
+        assert "'unsafe-inline'" not in csp["script-src"] and "*" not in csp["script-src"], name
+        # Scripts from the shop and the payment provider (here its sandbox) only, frames from nowhere.
+        assert {s for s in csp["script-src"] if not s.startswith("'sha256-")} == {"'self'", "'unsafe-eval'", sandbox}, name
+        assert csp["frame-src"] == ["'none'"], name
+        assert headers.get("Access-Control-Allow-Origin") is None, name
+
+
+@pytest.mark.clause("PAY-6")
+def test_each_page_runs_exactly_its_own_inline_scripts(shop_url):
+    from storefront.http_headers import inline_script_hashes
+
+    for path in ["/", f"/watch/{product(active=True)['slug']}", "/checkout", "/order/VX-NOSUCHORDER?t=x"]:
+        for encoding in ("identity", "gzip"):  # browsers get the precompressed page
+            _status, headers, body = _fetch(shop_url + path, headers={"Accept-Encoding": encoding})
+            if headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            allowed = {s for s in _directives(headers["Content-Security-Policy"])["script-src"]
+                       if s.startswith("'sha256-")}
+            scripts = inline_script_hashes(body.decode())
+            assert scripts, path  # the prerendered pages do carry inline scripts, so the hashes are needed
+            assert allowed == {f"'sha256-{h}'" for h in scripts}, (path, encoding)
+
+
+@pytest.mark.clause("PAY-6")
+def test_foreign_origins_get_no_cross_origin_grant(shop_url):
+    evil = {"Origin": "https://evil.example"}
+    preflight = {**evil, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    for method, path, headers in [("GET", "/api/health", evil), ("OPTIONS", "/api/health", preflight),
+                                  ("OPTIONS", "/api/stripe/webhook", preflight), ("GET", "/", evil),
+                                  ("OPTIONS", "/_event/", preflight)]:
+        _status, answer, _body = _fetch(shop_url + path, method, headers)
+        assert answer.get("Access-Control-Allow-Origin") is None, (method, path)
+    # The shop's own pages keep their access: the check is a list of origins, not a switched-off feature.
+    _status, answer, _body = _fetch(shop_url + "/api/health", headers={"Origin": shop_url})
+    assert answer.get("Access-Control-Allow-Origin") == shop_url
+
+
+@pytest.mark.clause("PAY-6")
+def test_the_event_socket_refuses_a_foreign_origin(shop_url):
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import socketio
+
+    async def connects(origin: str) -> bool:
+        client = socketio.AsyncClient(reconnection=False)
+        try:
+            await client.connect(shop_url, socketio_path="/_event", transports=["websocket"],
+                                 headers={"Origin": origin}, wait_timeout=10)
+        except socketio.exceptions.ConnectionError:
+            return False
+        await client.disconnect()
+        return True
+
+    def attempt(origin: str) -> bool:  # in a thread of its own: Playwright's loop may run in this one
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, connects(origin)).result()
+
+    assert attempt(shop_url)
+    assert not attempt("https://evil.example")
 
 
 @pytest.mark.clause("PAY-6")
