@@ -1,6 +1,8 @@
 // Card form of the checkout's payment step (Stripe.js, or the local sandbox's stand-in).
 // Card data stays in Stripe.js: the server only ever receives a token id.
-window.vxCheckout = {
+// The payment step renders this script and a #card-element carrying the publishable key in data-key;
+// the card form mounts itself whenever that element appears (first visit, reload, or a later order).
+if (!window.vxCheckout) window.vxCheckout = {
   stripe: null,
   card: null,
 
@@ -47,3 +49,13 @@ window.vxCheckout = {
     return JSON.stringify({ ok: !r.error });
   },
 };
+
+if (!window.vxCheckoutWatching) {
+  window.vxCheckoutWatching = true;
+  const mountWhenShown = () => {
+    const el = document.getElementById("card-element");
+    if (el && el.dataset.key && !el.dataset.mounted) window.vxCheckout.mountCard(el.dataset.key);
+  };
+  new MutationObserver(mountWhenShown).observe(document.documentElement, { childList: true, subtree: true });
+  mountWhenShown();
+}

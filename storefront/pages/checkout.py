@@ -1,5 +1,3 @@
-import json
-
 import reflex as rx
 
 from storefront import routes
@@ -214,7 +212,7 @@ def step_pay() -> rx.Component:
         rx.text(f"We accept {accepted_brands_text()}. Your card issuer may ask you "
                 "to confirm the payment (3-D Secure); by paying you consent to these security checks.", size="2",
                 color_scheme="gray"),
-        rx.box(id="card-element", on_mount=rx.call_script(f"window.vxCheckout.mountCard({json.dumps(publishable)})"),
+        rx.box(id="card-element", data_key=publishable,
                style={"border": "1px solid var(--gray-7)", "borderRadius": "6px", "padding": "0.75rem",
                       "display": "flex", "flexWrap": "wrap", "gap": "0.5rem", "maxWidth": "100%", "overflow": "hidden"}),
         rx.cond(CheckoutState.pay_message != "",

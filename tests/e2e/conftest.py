@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -59,9 +58,6 @@ def shop_env():
     env["STOREFRONT_MAIL_CAPTURE_PORT"] = str(free_port())
     env["SHOP_PORT"] = str(free_port())
     env["STOREFRONT_PUBLIC_URL"] = f"http://127.0.0.1:{env['SHOP_PORT']}"
-    # As in production behind a reverse proxy: each test browser is its own client address (the
-    # X-Forwarded-For of shopper_context), so the per-address abuse limits count per test browser.
-    env["STOREFRONT_TRUSTED_PROXIES"] = "127.0.0.1"
     for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STOREFRONT_SMTP_HOST"):
         env.pop(key, None)  # always the local sandbox and mail capture in tests
     yield env
@@ -112,12 +108,10 @@ def viewport(request):
 
 
 def shopper_context(browser, viewport: str = "desktop", **options):
-    """A new browser of its own, seen by the shop at its own address (through the trusted local proxy)."""
+    """A new browser of its own: its own cookies and storage, as a second device would be."""
     size = DESKTOP if viewport == "desktop" else PHONE
-    address = f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"  # benchmarking range, never routed
     options.setdefault("locale", "de-CH")
-    ctx = browser.new_context(viewport=size, is_mobile=viewport == "phone", has_touch=viewport == "phone",
-                              extra_http_headers={"X-Forwarded-For": address}, **options)
+    ctx = browser.new_context(viewport=size, is_mobile=viewport == "phone", has_touch=viewport == "phone", **options)
     ctx.set_default_timeout(15000)
     return ctx
 
