@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", validation_alias=AliasChoices("REFLEX_REDIS_URL", "STOREFRONT_REDIS_URL"))
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
     trusted_proxies: str = ""
+    # Deployment tuning of rules/limits.toml without a code change, as JSON of the same shape, e.g.
+    # '{"rates": {"order_confirmations_per_ip": "30 per minute"}}' for a shop behind a shared office proxy.
+    limits_overrides: dict = Field(default_factory=dict)
 
     # Payments: without keys the local sandbox (localstripe) is started on loopback.
     stripe_secret_key: str = Field(default="", validation_alias=AliasChoices("STRIPE_SECRET_KEY", "STOREFRONT_STRIPE_SECRET_KEY"))

@@ -17,6 +17,7 @@ from storefront.adapters.tables import Order
 from storefront.domain.errors import ErrorCode
 from storefront.domain.order_status import OrderStatus
 from storefront.rules import load
+from storefront.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,10 @@ class Limits:
 
 @lru_cache
 def limits() -> Limits:
-    data = load("limits")
+    """The figures of rules/limits.toml, with the deployment's overrides (settings) laid over them."""
+    data = {section: dict(values) for section, values in load("limits").items()}
+    for section, values in get_settings().limits_overrides.items():
+        data.setdefault(section, {}).update(values)
     open_, rates = data["open_unpaid_orders"], data["rates"]
     return Limits(open_["per_browser"], open_["per_email"], open_["per_ip"], rates["order_confirmations_per_ip"],
                   rates["payment_attempts_per_ip"], data["payment"]["attempts_per_order"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -58,6 +59,11 @@ def shop_env():
     env["STOREFRONT_MAIL_CAPTURE_PORT"] = str(free_port())
     env["SHOP_PORT"] = str(free_port())
     env["STOREFRONT_PUBLIC_URL"] = f"http://127.0.0.1:{env['SHOP_PORT']}"
+    # Every test browser reaches the shop from 127.0.0.1, so the per-address rates would count the whole
+    # suite as one client; the limits themselves are proven in tests/integration/test_abuse_limits.py.
+    env["STOREFRONT_LIMITS_OVERRIDES"] = json.dumps({
+        "open_unpaid_orders": {"per_ip": 10_000},
+        "rates": {"order_confirmations_per_ip": "10000 per minute", "payment_attempts_per_ip": "10000 per minute"}})
     for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STOREFRONT_SMTP_HOST"):
         env.pop(key, None)  # always the local sandbox and mail capture in tests
     yield env

@@ -161,3 +161,20 @@ def test_a_web_order_needs_a_browser_identity(make_product, place):
     with pytest.raises(CheckoutError) as caught:
         place({watch: 1}, buyer(), browser="")
     assert caught.value.code is ErrorCode.CHECKOUT_EXPIRED
+
+
+def test_a_deployment_may_tune_the_limits_without_a_code_change(monkeypatch):
+    from storefront import settings
+    from storefront.services import abuse_limits
+
+    monkeypatch.setenv("STOREFRONT_LIMITS_OVERRIDES", '{"rates": {"order_confirmations_per_ip": "30 per minute"}}')
+    settings.get_settings.cache_clear()
+    abuse_limits.limits.cache_clear()
+    try:
+        tuned = abuse_limits.limits()
+        assert tuned.confirmations_per_ip == "30 per minute"
+        assert tuned.open_per_browser == 2  # the rest stays as rules/limits.toml says
+    finally:
+        monkeypatch.delenv("STOREFRONT_LIMITS_OVERRIDES")
+        settings.get_settings.cache_clear()
+        abuse_limits.limits.cache_clear()
