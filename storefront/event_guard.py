@@ -195,6 +195,8 @@ def _check_arguments(handler: EventHandler, payload: dict) -> None:
     hints = _hints(handler.fn)
     for name, value in bound.arguments.items():
         if storage_writer and name == "vars":
+            if value is None and not fits(None, hints.get(name, Any)):
+                raise Refused("browser storage is missing", tell_client=False)
             _check_storage(value)
         elif signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
             if not all(_json_ok(v, 0) for v in value.values()):
