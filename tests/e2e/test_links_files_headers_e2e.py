@@ -43,7 +43,7 @@ class Walk:
 
 @pytest.fixture(scope="module")
 def purchase(browser, shop_url) -> Walk:
-    """Home, a product, the cart, the six checkout steps with the sandbox's card form and a 3-D Secure
+    """Home, the collection, the terms, a product, the cart, the six checkout steps with the sandbox's card form and a 3-D Secure
     challenge, and the order page."""
     walk = Walk()
     context = browser.new_context(viewport=DESKTOP, locale="de-CH")
@@ -55,8 +55,9 @@ def purchase(browser, shop_url) -> Walk:
     page.on("console", lambda m: walk.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
     page.on("framenavigated", lambda f: walk.pages.append(f.url) if f == page.main_frame else None)
     try:
-        page.goto(shop_url + "/")
-        expect(page.locator("#cart-count")).to_be_attached()
+        for path in ("/", "/watches", "/terms"):
+            page.goto(shop_url + path)
+            expect(page.locator("#cart-count")).to_be_attached()
         add_to_cart(page, product(reference="VX-2002")["slug"])
         page.goto(shop_url + "/cart")
         expect(page.get_by_text(product(reference="VX-2002")["name"]).first).to_be_visible()
