@@ -22,8 +22,6 @@ from storefront import settings
 from storefront.adapters import localstripe_server, mail_capture, private_files
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.clause("PAY-6")
-
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
@@ -38,6 +36,7 @@ def permissive_umask():
         os.umask(previous)
 
 
+@pytest.mark.clause("PAY-6")
 def test_the_database_created_by_migrate_is_the_owners_alone(tmp_path, permissive_umask):
     database = tmp_path / "shop.db"
     env = {**os.environ, "REFLEX_DB_URL": f"sqlite:///{database}"}
@@ -50,6 +49,7 @@ def test_the_database_created_by_migrate_is_the_owners_alone(tmp_path, permissiv
         assert not companion.exists() or mode(companion) == 0o600, companion
 
 
+@pytest.mark.clause("PAY-6")
 def test_the_generated_secret_key_is_the_owners_alone(tmp_path, monkeypatch, permissive_umask):
     monkeypatch.setattr(settings, "VAR_DIR", tmp_path / "var")
 
@@ -61,6 +61,7 @@ def test_the_generated_secret_key_is_the_owners_alone(tmp_path, monkeypatch, per
     assert settings._dev_secret() == secret and mode(tmp_path / "var" / "secret.key") == 0o600
 
 
+@pytest.mark.clause("PAY-6")
 def test_captured_mail_is_the_owners_alone(tmp_path, permissive_umask):
     folder = tmp_path / "mail"
     controller = mail_capture.start_capture(localstripe_server.free_port(), folder)
@@ -79,6 +80,7 @@ def test_captured_mail_is_the_owners_alone(tmp_path, permissive_umask):
     assert mode(folder / mail_capture.INDEX_NAME) == 0o600
 
 
+@pytest.mark.clause("PAY-6")
 def test_the_payment_sandbox_store_is_the_owners_alone(tmp_path, permissive_umask):
     store = tmp_path / "localstripe.pickle"
     with localstripe_server.start(localstripe_server.free_port(), state_file=store) as sandbox_server:
@@ -89,6 +91,7 @@ def test_the_payment_sandbox_store_is_the_owners_alone(tmp_path, permissive_umas
     assert store.exists() and mode(store) == 0o600
 
 
+@pytest.mark.clause("PAY-6")
 def test_files_left_readable_by_an_earlier_run_are_narrowed(tmp_path, permissive_umask):
     states = tmp_path / ".states"
     (states / "inner").mkdir(parents=True)
