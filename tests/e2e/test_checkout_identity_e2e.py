@@ -89,7 +89,6 @@ def test_a_copy_of_the_storage_grants_nothing_of_the_checkout(browser, shop_url,
     expect(owner.locator("#pay")).to_be_visible()
 
 
-@pytest.mark.parametrize("viewport", ["desktop"], indirect=False)
 def test_a_browser_cannot_choose_its_own_identity(browser, shop_url):
     chosen = "my-own-checkout-key-0123456789abcdefghijklmnopqrstuvwxyz.forged"
     ctx = shopper_context(browser)
