@@ -19,8 +19,9 @@ INTERVAL_SECONDS = 2.0
 
 
 def run_once() -> dict[str, int]:
-    cancelled = expire_unpaid(UnitOfWork())
-    sent, failed = deliver_due(mailer_from_settings(get_settings()))
+    uow = UnitOfWork()
+    cancelled = expire_unpaid(uow)
+    sent, failed = deliver_due(uow, mailer_from_settings(get_settings()))
     return {"cancelled_unpaid": len(cancelled), "emails_sent": sent, "email_failures": failed}
 
 

@@ -37,8 +37,8 @@ def enqueue(session: Session, dedup_key: str, kind: str, recipient: str, email: 
     return True
 
 
-def _claim(message_id: int, now: datetime) -> OutboxEmail | None:
-    with UnitOfWork() as uow:
+def _claim(uow: UnitOfWork, message_id: int, now: datetime) -> OutboxEmail | None:
+    with uow:
         claimed = uow.session.exec(
             update(OutboxEmail)
             .where(OutboxEmail.id == message_id, OutboxEmail.status == "pending",
@@ -49,18 +49,18 @@ def _claim(message_id: int, now: datetime) -> OutboxEmail | None:
         return uow.session.get(OutboxEmail, message_id) if claimed == 1 else None
 
 
-def deliver_due(mailer, now: datetime | None = None, limit: int = 20) -> tuple[int, int]:
+def deliver_due(uow: UnitOfWork, mailer, now: datetime | None = None, limit: int = 20) -> tuple[int, int]:
     """Send what is due; returns (sent, failed attempts)."""
     now = now or datetime.now(timezone.utc)
-    with UnitOfWork() as uow:
-        due = uow.session.exec(
+    with uow.reading() as session:
+        due = session.exec(
             select(OutboxEmail.id).where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
             .order_by(OutboxEmail.id).limit(limit)
         ).all()
     sent = failed = 0
     sender = get_settings().mail_from
     for message_id in due:
-        row = _claim(message_id, now)
+        row = _claim(uow, message_id, now)
         if row is None:
             continue
         msg = build_message(RenderedEmail(row.subject, row.text_body, row.html_body), row.recipient, sender,
@@ -69,7 +69,7 @@ def deliver_due(mailer, now: datetime | None = None, limit: int = 20) -> tuple[i
             mailer.send(msg)
         except Exception as exc:  # noqa: BLE001 - any SMTP or network failure is retried later
             failed += 1
-            with UnitOfWork() as uow:
+            with uow:
                 r = uow.session.get(OutboxEmail, message_id)
                 r.attempts += 1
                 r.last_error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -79,7 +79,7 @@ def deliver_due(mailer, now: datetime | None = None, limit: int = 20) -> tuple[i
                     r.status = "failed"
                 uow.commit()
             continue
-        with UnitOfWork() as uow:
+        with uow:
             r = uow.session.get(OutboxEmail, message_id)
             r.status, r.sent_at, r.attempts, r.locked_until = "sent", datetime.now(timezone.utc), r.attempts + 1, None
             uow.commit()

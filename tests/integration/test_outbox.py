@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("database")
 def inbox(collecting_smtp):
     """The SMTP server's mailbox, starting empty, with every email queued by earlier tests already sent."""
     mailer, envelopes = collecting_smtp
-    while outbox.deliver_due(mailer, now=datetime.now(timezone.utc) + timedelta(days=1))[0]:
+    while outbox.deliver_due(UnitOfWork(), mailer, now=datetime.now(timezone.utc) + timedelta(days=1))[0]:
         pass
     envelopes.clear()
     return mailer, envelopes
@@ -62,7 +62,7 @@ def test_confirmation_with_vat_reaches_the_client_with_the_contractual_informati
     watch, order = _held_order(make_product, place, card_token, stripe_gateway,
                                buyer("CH", email="zoe.mueller@example.ch", name="Zoë Müller"), quantity=2)
 
-    sent, failed = outbox.deliver_due(mailer)
+    sent, failed = outbox.deliver_due(UnitOfWork(), mailer)
 
     assert (sent, failed) == (1, 0)
     [msg] = _received(envelopes, order.reference)
@@ -96,7 +96,7 @@ def test_confirmation_abroad_tells_the_client_duties_are_theirs(make_product, pl
     mailer, envelopes = inbox
     _watch, order = _held_order(make_product, place, card_token, stripe_gateway, buyer("US"))
 
-    assert outbox.deliver_due(mailer) == (1, 0)
+    assert outbox.deliver_due(UnitOfWork(), mailer) == (1, 0)
 
     [msg] = _received(envelopes, order.reference)
     text, html = _parts(msg)
@@ -118,7 +118,7 @@ def test_mail_server_down_keeps_the_email_and_retries_later_exactly_once(make_pr
     down = SmtpMailer(host="127.0.0.1", port=free_port(), starttls=False, timeout=2)  # nothing listens there
     now = datetime.now(timezone.utc)
 
-    assert outbox.deliver_due(down, now=now) == (0, 1)
+    assert outbox.deliver_due(UnitOfWork(), down, now=now) == (0, 1)
 
     [row] = outbox_of(order.reference)
     assert row.status == "pending" and row.attempts == 1 and row.sent_at is None
@@ -126,20 +126,20 @@ def test_mail_server_down_keeps_the_email_and_retries_later_exactly_once(make_pr
     assert aware(row.next_attempt_at) == now + timedelta(seconds=15)
     assert row.locked_until is None
     # Not retried before its back-off has passed, even with the server back.
-    assert outbox.deliver_due(mailer, now=now + timedelta(seconds=5)) == (0, 0)
-    assert outbox.deliver_due(down, now=now + timedelta(seconds=16)) == (0, 1)
+    assert outbox.deliver_due(UnitOfWork(), mailer, now=now + timedelta(seconds=5)) == (0, 0)
+    assert outbox.deliver_due(UnitOfWork(), down, now=now + timedelta(seconds=16)) == (0, 1)
     [row] = outbox_of(order.reference)
     assert row.attempts == 2 and aware(row.next_attempt_at) == now + timedelta(seconds=16 + 30)  # doubling back-off
     assert envelopes == []
 
-    assert outbox.deliver_due(mailer, now=now + timedelta(seconds=47)) == (1, 0)
+    assert outbox.deliver_due(UnitOfWork(), mailer, now=now + timedelta(seconds=47)) == (1, 0)
 
     [msg] = _received(envelopes, order.reference)
     assert msg["Message-ID"] == message_id_for(row.id, get_settings().mail_from)
     [row] = outbox_of(order.reference)
     assert row.status == "sent" and row.attempts == 3 and row.sent_at is not None
     # A later round sends nothing again.
-    assert outbox.deliver_due(mailer, now=now + timedelta(hours=2)) == (0, 0)
+    assert outbox.deliver_due(UnitOfWork(), mailer, now=now + timedelta(hours=2)) == (0, 0)
     assert len(_received(envelopes, order.reference)) == 1
 
 
@@ -148,9 +148,9 @@ def test_a_second_round_sends_nothing(make_product, place, card_token, stripe_ga
     mailer, envelopes = inbox
     _watch, order = _held_order(make_product, place, card_token, stripe_gateway, buyer("CH"))
 
-    assert outbox.deliver_due(mailer) == (1, 0)
-    assert outbox.deliver_due(mailer) == (0, 0)
-    assert outbox.deliver_due(mailer, now=datetime.now(timezone.utc) + timedelta(days=1)) == (0, 0)
+    assert outbox.deliver_due(UnitOfWork(), mailer) == (1, 0)
+    assert outbox.deliver_due(UnitOfWork(), mailer) == (0, 0)
+    assert outbox.deliver_due(UnitOfWork(), mailer, now=datetime.now(timezone.utc) + timedelta(days=1)) == (0, 0)
 
     assert len(_received(envelopes, order.reference)) == 1
     assert outbox_of(order.reference)[0].status == "sent"
@@ -163,10 +163,10 @@ def test_an_email_claimed_by_another_worker_is_not_sent_twice(make_product, plac
     _watch, order = _held_order(make_product, place, card_token, stripe_gateway, buyer("CH"))
     [row] = outbox_of(order.reference)
     now = datetime.now(timezone.utc)
-    assert outbox._claim(row.id, now) is not None  # another worker holds the lease
+    assert outbox._claim(UnitOfWork(), row.id, now) is not None  # another worker holds the lease
 
-    assert outbox.deliver_due(mailer, now=now) == (0, 0)
-    assert outbox.deliver_due(mailer, now=now + outbox.LEASE + timedelta(seconds=1)) == (1, 0)  # lease expired
+    assert outbox.deliver_due(UnitOfWork(), mailer, now=now) == (0, 0)
+    assert outbox.deliver_due(UnitOfWork(), mailer, now=now + outbox.LEASE + timedelta(seconds=1)) == (1, 0)  # lease expired
 
     assert len(_received(envelopes, order.reference)) == 1
 
@@ -179,7 +179,7 @@ def test_cancellation_notice_is_delivered(make_product, place, inbox):
     placed = place({watch: 1}, buyer("CH"), at=placed_at)
     assert placed.reference in payment.expire_unpaid(UnitOfWork())
 
-    assert outbox.deliver_due(mailer) == (1, 0)
+    assert outbox.deliver_due(UnitOfWork(), mailer) == (1, 0)
 
     [msg] = _received(envelopes, placed.reference)
     text, _html = _parts(msg)
