@@ -136,7 +136,7 @@ def _existing(session: Session, checkout_key: str) -> PlacedOrder | None:
     return PlacedOrder(order.reference, order.status, False) if order else None
 
 
-def _check_steps(cmd: PlaceOrder, at: datetime) -> TermsVersion:
+def _check_steps(uow: UnitOfWork, cmd: PlaceOrder, at: datetime) -> TermsVersion:
     if not isinstance(cmd.checkout_key, str) or not 16 <= len(cmd.checkout_key) <= 64:
         raise CheckoutError(ErrorCode.CHECKOUT_EXPIRED)
     if cmd.channel == "web" and not cmd.browser:
@@ -147,7 +147,7 @@ def _check_steps(cmd: PlaceOrder, at: datetime) -> TermsVersion:
         raise CheckoutError(ErrorCode.TERMS_NOT_ACCEPTED)
     if not cmd.personal_use:
         raise CheckoutError(ErrorCode.PERSONAL_USE_NOT_DECLARED)
-    current = terms_service.current(at)
+    current = terms_service.current(uow, at)
     if current is None or current.id != cmd.terms_version_id:
         raise CheckoutError(ErrorCode.TERMS_CHANGED)
     return current
@@ -164,7 +164,7 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, at: datetime | None = None) ->
         found = _existing(session, cmd.checkout_key) if isinstance(cmd.checkout_key, str) else None
     if found:
         return found
-    current = _check_steps(cmd, at)
+    current = _check_steps(uow, cmd, at)
     check_buyer(cmd.info, merchant_calendar().local(at).date())
     country = deliverable(cmd.info.shipping.country)
     screening = screen_names([cmd.info.full_name, cmd.info.shipping.name, cmd.info.billing.name])

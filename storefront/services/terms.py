@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from babel.dates import format_date
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from storefront.adapters.db import get_engine
 from storefront.adapters.tables import TermsVersion
+from storefront.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,9 @@ def _view(row: TermsVersion, locale: str) -> TermsView:
                      row.content_hash, _blocks(row.body))
 
 
-def current(now: datetime | None = None) -> TermsVersion | None:
+def current(uow: UnitOfWork, now: datetime | None = None) -> TermsVersion | None:
     now = now or datetime.now(timezone.utc)
-    with Session(get_engine()) as session:
+    with uow.reading() as session:
         rows = session.exec(select(TermsVersion).order_by(TermsVersion.published_at.desc())).all()
         return next((r for r in rows if _aware(r.published_at) <= now), None)
 
@@ -55,22 +55,22 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def view(version: str | None, locale: str, now: datetime | None = None) -> TermsView | None:
+def view(uow: UnitOfWork, version: str | None, locale: str, now: datetime | None = None) -> TermsView | None:
     """The requested version if already in force (archived or current), or the current one when none is
     asked for. A version published ahead of its effective date stays unreadable until then: the
     merchant decides when it is published, not whoever guesses its name."""
     now = now or datetime.now(timezone.utc)
     if version:
-        with Session(get_engine()) as session:
+        with uow.reading() as session:
             row = session.exec(select(TermsVersion).where(TermsVersion.version == version)).first()
         row = row if row and _aware(row.published_at) <= now else None
     else:
-        row = current(now)
+        row = current(uow, now)
     return _view(row, locale) if row else None
 
 
-def archive(locale: str, now: datetime | None = None) -> list[tuple[str, str]]:
+def archive(uow: UnitOfWork, locale: str, now: datetime | None = None) -> list[tuple[str, str]]:
     now = now or datetime.now(timezone.utc)
-    with Session(get_engine()) as session:
+    with uow.reading() as session:
         rows = session.exec(select(TermsVersion).order_by(TermsVersion.published_at.desc())).all()
         return [(r.version, format_date(r.published_at, "long", locale=locale)) for r in rows if _aware(r.published_at) <= now]

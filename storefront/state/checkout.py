@@ -184,12 +184,12 @@ class CheckoutState(CartState):
         self._show(cart_service.parse(self.cart_json))
         self._areas()
         self._requote()
-        current = terms_service.current()
+        current = terms_service.current(UnitOfWork())
         if current is None:
             self._say(ErrorCode.TERMS_UNAVAILABLE)
         else:
             self._terms_version_id = current.id
-            self.terms = terms_service.view(current.version, display_locale(page_language(), self._market().code))
+            self.terms = terms_service.view(UnitOfWork(), current.version, display_locale(page_language(), self._market().code))
         self.busy = False
         self._pay_say(None)
         redirect = self._resume_order()

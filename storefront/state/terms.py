@@ -5,6 +5,7 @@ import reflex as rx
 from storefront.domain.markets import display_locale, page_language
 from storefront.services import terms
 from storefront.services.terms import TermsView
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.shop import ShopState
 
 
@@ -16,5 +17,5 @@ class TermsState(ShopState):
     def load(self):
         wanted = self.router.url.query_parameters.get("version", "")
         locale = display_locale(page_language(), self._market().code)
-        self.terms = terms.view(wanted if isinstance(wanted, str) else None, locale)
-        self.versions = [list(v) for v in terms.archive(locale)]
+        self.terms = terms.view(UnitOfWork(), wanted if isinstance(wanted, str) else None, locale)
+        self.versions = [list(v) for v in terms.archive(UnitOfWork(), locale)]

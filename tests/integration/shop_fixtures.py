@@ -111,7 +111,7 @@ def place(database) -> Callable[..., PlacedOrder]:
     """Conclude the contract (step 5) with every tick given, unless a test says otherwise."""
 
     def do(cart: dict[str, int], info: OrderInfo | None = None, *, at: datetime | None = None, **overrides) -> PlacedOrder:
-        current = terms_service.current(at)
+        current = terms_service.current(UnitOfWork(), at)
         fields = dict(checkout_key=new_key(), cart=cart, info=info or buyer(), terms_version_id=current.id,
                       details_confirmed=True, terms_accepted=True, personal_use=True, browser=new_browser(),
                       ip=new_ip(), user_agent="Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0")

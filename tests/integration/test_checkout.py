@@ -62,7 +62,7 @@ def test_place_order_snapshots_the_quote_terms_and_declarations_and_reserves_sto
     watch = make_product(stock=5, max_per_order=3)
     at = datetime.now(timezone.utc).replace(microsecond=0)
     expected = quote_for(UnitOfWork(), {watch: 2}, country("CH"))
-    terms = terms_service.current(at)
+    terms = terms_service.current(UnitOfWork(), at)
 
     placed = place({watch: 2}, at=at, ip="198.51.100.23", user_agent="Mozilla/5.0 (iPhone) Safari/605.1")
 
@@ -172,7 +172,7 @@ def newer_terms(database):
 def test_order_under_outdated_terms_version_is_refused(make_product, place, newer_terms):
     watch = make_product()
     new, published = newer_terms
-    shown = terms_service.current()  # the version on screen when the client ticked the box
+    shown = terms_service.current(UnitOfWork())  # the version on screen when the client ticked the box
     assert shown.id != new.id
 
     error = _refused(place, {watch: 1}, watch, at=published + timedelta(hours=1), terms_version_id=shown.id)

@@ -85,6 +85,6 @@ def test_order_document_and_confirmation_email_are_english(code, make_product, p
 @pytest.mark.parametrize("code", sorted(EXPECTED))
 def test_terms_dates_are_english(code, database):
     locale = display_locale(page_language(), code)
-    shown = terms_service.view(None, locale)
+    shown = terms_service.view(UnitOfWork(), None, locale)
     assert shown.published == EXPECTED[code]["terms_date"]
-    assert (shown.version, shown.published) in terms_service.archive(locale)
+    assert (shown.version, shown.published) in terms_service.archive(UnitOfWork(), locale)

@@ -32,13 +32,13 @@ def upcoming_terms(database):
 @pytest.mark.clause("GTC-1.4")
 def test_a_version_cannot_be_read_before_its_effective_date(upcoming_terms):
     version, effective = upcoming_terms
-    in_force = terms_service.current()
+    in_force = terms_service.current(UnitOfWork())
 
-    assert terms_service.view(version, "en_GB") is None
-    assert version not in [v for v, _date in terms_service.archive("en_GB")]
-    assert terms_service.view(None, "en_GB").version == in_force.version
+    assert terms_service.view(UnitOfWork(), version, "en_GB") is None
+    assert version not in [v for v, _date in terms_service.archive(UnitOfWork(), "en_GB")]
+    assert terms_service.view(UnitOfWork(), None, "en_GB").version == in_force.version
     # From its effective date on it is the current version, and the earlier one stays readable.
-    assert terms_service.view(version, "en_GB", effective).version == version
-    assert terms_service.view(None, "en_GB", effective).version == version
-    assert terms_service.view(in_force.version, "en_GB", effective).version == in_force.version
-    assert version in [v for v, _date in terms_service.archive("en_GB", effective)]
+    assert terms_service.view(UnitOfWork(), version, "en_GB", effective).version == version
+    assert terms_service.view(UnitOfWork(), None, "en_GB", effective).version == version
+    assert terms_service.view(UnitOfWork(), in_force.version, "en_GB", effective).version == in_force.version
+    assert version in [v for v, _date in terms_service.archive(UnitOfWork(), "en_GB", effective)]
