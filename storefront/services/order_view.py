@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from babel.dates import format_date
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from storefront.adapters.db import get_engine
 from storefront.adapters.tables import Order, OrderEvent
 from storefront.domain.markets import display_locale, page_language
 from storefront.domain.order_status import FINAL, OrderStatus
 from storefront.domain.quote import Quote
 from storefront.services import links
 from storefront.services.documents import order_document
+from storefront.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,11 @@ CUSTOMER_EVENTS = {
 }
 
 
-def order_view(reference: str, token: str, at: datetime | None = None) -> OrderView | None:
+def order_view(uow: UnitOfWork, reference: str, token: str, at: datetime | None = None) -> OrderView | None:
     """The order behind a signed view link; None for a wrong, expired or unknown link (no hint which)."""
     if not links.valid(reference, token, links.Purpose.VIEW, at):
         return None
-    with Session(get_engine()) as s:
+    with uow.reading() as s:
         order = s.exec(select(Order).where(Order.reference == reference)).first()
         if order is None:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from storefront.services.order_view import OrderView, order_view
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.shop import ShopState
 
 
@@ -21,6 +22,6 @@ class OrderStatusState(ShopState):
         params = self.router.url.query_parameters
         reference = self.router.page.params.get("reference", "")
         token = params.get("t", "")
-        self.order = order_view(reference, token) if isinstance(token, str) else None
+        self.order = order_view(UnitOfWork(), reference, token) if isinstance(token, str) else None
         self.not_found = self.order is None
         self.just_placed = params.get("placed") == "1"

@@ -12,6 +12,7 @@ import pytest
 from storefront.domain.policy import policy
 from storefront.services import links
 from storefront.services.order_view import order_view
+from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -31,9 +32,9 @@ def test_a_view_link_keeps_showing_the_order_long_after_the_payment_window(place
     token = links.issue(order.reference, links.Purpose.VIEW, at)
 
     for later in (WINDOW + timedelta(seconds=1), timedelta(days=365), links.lifetimes()["view"]):
-        shown = order_view(order.reference, token, at + later)
+        shown = order_view(UnitOfWork(), order.reference, token, at + later)
         assert shown is not None and shown.reference == order.reference, later
-    assert order_view(order.reference, token, at + links.lifetimes()["view"] + timedelta(seconds=1)) is None
+    assert order_view(UnitOfWork(), order.reference, token, at + links.lifetimes()["view"] + timedelta(seconds=1)) is None
 
 
 def test_a_pay_link_lapses_with_the_payment_window(placed):
@@ -53,7 +54,7 @@ def test_a_link_grants_only_its_own_purpose(placed):
 
     assert links.check(order.reference, view, links.Purpose.PAY, at) is links.LinkCheck.INVALID
     assert links.check(order.reference, pay, links.Purpose.VIEW, at) is links.LinkCheck.INVALID
-    assert order_view(order.reference, pay, at) is None
+    assert order_view(UnitOfWork(), order.reference, pay, at) is None
 
 
 def _tampered(token: str) -> list[str]:
@@ -71,14 +72,14 @@ def test_a_tampered_or_borrowed_token_is_refused(placed, place, make_product):
 
     for wrong in _tampered(token):
         assert links.check(order.reference, wrong, links.Purpose.VIEW, at) is links.LinkCheck.INVALID, wrong
-        assert order_view(order.reference, wrong, at) is None, wrong
+        assert order_view(UnitOfWork(), order.reference, wrong, at) is None, wrong
     # Another order's genuine link, the token signed for a longer or shorter reference, and non-strings.
-    assert order_view(order.reference, links.issue(other.reference, links.Purpose.VIEW, at), at) is None
-    assert order_view(order.reference + "X", token, at) is None
-    assert order_view(order.reference[:-1], token, at) is None
+    assert order_view(UnitOfWork(), order.reference, links.issue(other.reference, links.Purpose.VIEW, at), at) is None
+    assert order_view(UnitOfWork(), order.reference + "X", token, at) is None
+    assert order_view(UnitOfWork(), order.reference[:-1], token, at) is None
     for junk in (None, 123, ["x"], {"t": token}):
-        assert order_view(order.reference, junk, at) is None  # type: ignore[arg-type]
-        assert order_view(junk, token, at) is None  # type: ignore[arg-type]
+        assert order_view(UnitOfWork(), order.reference, junk, at) is None  # type: ignore[arg-type]
+        assert order_view(UnitOfWork(), junk, token, at) is None  # type: ignore[arg-type]
 
 
 @pytest.mark.clause("PAY-6")
@@ -86,7 +87,7 @@ def test_a_token_dated_in_the_future_is_refused(placed):
     order, at = placed
     token = links.issue(order.reference, links.Purpose.VIEW, at + timedelta(minutes=5))
 
-    assert order_view(order.reference, token, at) is None
+    assert order_view(UnitOfWork(), order.reference, token, at) is None
 
 
 def test_every_purpose_the_code_uses_has_a_lifetime_and_pay_follows_the_payment_window():
