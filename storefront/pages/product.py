@@ -4,6 +4,7 @@ from storefront import routes
 from storefront.components.layout import page, pricing_notice
 from storefront.components.product_card import availability_badge
 from storefront.services.catalogue import product_shells
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.catalogue import ProductState
 
 
@@ -105,7 +106,7 @@ def product() -> rx.Component:
     )
 
 
-for _shell in product_shells():
+for _shell in product_shells(UnitOfWork()):
     def _prerendered(shell=_shell) -> rx.Component:
         return static_product(shell)
 

@@ -12,11 +12,11 @@ from babel.numbers import format_decimal
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from storefront.adapters.db import get_engine
 from storefront.adapters.tables import Collection, Product, ProductPrice
 from storefront.domain.catalogue import availability, max_orderable
 from storefront.domain.markets import Country, display_locale, page_language
 from storefront.domain.money import Money
+from storefront.services.unit_of_work import UnitOfWork
 
 SORTS = ("featured", "price_asc", "price_desc", "name")
 
@@ -98,13 +98,14 @@ def _card(product: Product, collection: Collection, price: ProductPrice, country
 
 
 def list_products(
+    uow: UnitOfWork,
     country: Country,
     collection: str = "",
     material: str = "",
     sort: str = "featured",
     featured_only: bool = False,
 ) -> list[ProductCard]:
-    with Session(get_engine()) as session:
+    with uow.reading() as session:
         query = _priced_rows(session, country.currency)
         if collection:
             query = query.where(Collection.slug == collection)
@@ -121,8 +122,8 @@ def list_products(
         return [_card(p, c, pr, country) for p, c, pr in rows]
 
 
-def product_detail(slug: str, country: Country) -> ProductDetail | None:
-    with Session(get_engine()) as session:
+def product_detail(uow: UnitOfWork, slug: str, country: Country) -> ProductDetail | None:
+    with uow.reading() as session:
         row = session.exec(_priced_rows(session, country.currency).where(Product.slug == slug)).first()
         if row is None:
             return None
@@ -139,8 +140,8 @@ def product_detail(slug: str, country: Country) -> ProductDetail | None:
         )
 
 
-def collections() -> list[CollectionView]:
-    with Session(get_engine()) as session:
+def collections(uow: UnitOfWork) -> list[CollectionView]:
+    with uow.reading() as session:
         result = []
         for col in session.exec(select(Collection).order_by(Collection.position)).all():
             first = session.exec(
@@ -152,8 +153,8 @@ def collections() -> list[CollectionView]:
         return result
 
 
-def materials() -> list[str]:
-    with Session(get_engine()) as session:
+def materials(uow: UnitOfWork) -> list[str]:
+    with uow.reading() as session:
         rows = session.exec(
             select(Product.case_material).where(Product.active == True).distinct().order_by(Product.case_material)  # noqa: E712
         ).all()
@@ -173,10 +174,10 @@ class ProductShell:
     description: str
 
 
-def product_shells() -> list[ProductShell]:
+def product_shells(uow: UnitOfWork) -> list[ProductShell]:
     """Active products to prerender; empty when the database is not set up (the dynamic route still works)."""
     try:
-        with Session(get_engine()) as session:
+        with uow.reading() as session:
             rows = session.exec(
                 select(Product, Collection).join(Collection, Collection.id == Product.collection_id)
                 .where(Product.active == True).order_by(Product.reference)  # noqa: E712

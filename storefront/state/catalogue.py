@@ -7,6 +7,7 @@ import reflex as rx
 from storefront.domain.errors import ErrorCode
 from storefront.services import catalogue
 from storefront.services.catalogue import SORTS, CollectionView, ProductCard, ProductDetail
+from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.cart import CartState, whole_number
 from storefront.state.shop import ShopState
 from storefront.state.toasts import refusal_toast
@@ -18,8 +19,8 @@ class HomeState(ShopState):
 
     @rx.event
     def load(self):
-        self.featured = catalogue.list_products(self._market(), featured_only=True)[:8]
-        self.collections = catalogue.collections()
+        self.featured = catalogue.list_products(UnitOfWork(), self._market(), featured_only=True)[:8]
+        self.collections = catalogue.collections(UnitOfWork())
 
 
 class ListingState(ShopState):
@@ -34,15 +35,15 @@ class ListingState(ShopState):
     def load(self):
         params = self.router.url.query_parameters
         if not self.collections:
-            self.collections = catalogue.collections()
-            self.materials = catalogue.materials()
+            self.collections = catalogue.collections(UnitOfWork())
+            self.materials = catalogue.materials(UnitOfWork())
         wanted = params.get("collection", "") if isinstance(params.get("collection", ""), str) else ""
         if wanted and wanted in {c.slug for c in self.collections}:
             self.collection = wanted
         self._query()
 
     def _query(self) -> None:
-        self.products = catalogue.list_products(self._market(), self.collection, self.material, self.sort)
+        self.products = catalogue.list_products(UnitOfWork(), self._market(), self.collection, self.material, self.sort)
 
     @rx.event
     def set_filter_collection(self, value: str):
@@ -70,7 +71,7 @@ class ProductState(ShopState):
     def load(self):
         # Prerendered product pages are static routes: their slug is the last part of the path.
         slug = self.router.page.params.get("slug", "") or self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        self.product = catalogue.product_detail(slug, self._market()) if isinstance(slug, str) else None
+        self.product = catalogue.product_detail(UnitOfWork(), slug, self._market()) if isinstance(slug, str) else None
         self.not_found = self.product is None
         self.quantity = "1"
 

@@ -26,7 +26,7 @@ def _products(engine, **where):
 @pytest.mark.clause("GTC-3.1")
 def test_seed_is_idempotent_and_catalogue_is_large_enough(database):
     assert seed_all() == {"collections": 0, "products": 0, "prices": 0, "destinations": 0, "terms": 0}
-    listed = catalogue.list_products(country("CH"))
+    listed = catalogue.list_products(UnitOfWork(), country("CH"))
     assert len(listed) >= 12
     assert len({c.collection for c in listed}) >= 3
 
@@ -36,8 +36,8 @@ def test_inactive_products_are_neither_listed_nor_shown_nor_addable(database):
     inactive = _products(database, active=False)
     assert inactive, "the demo catalogue keeps one inactive watch to prove this rule"
     hidden = inactive[0]
-    assert hidden.reference not in {c.reference for c in catalogue.list_products(country("CH"))}
-    assert catalogue.product_detail(hidden.slug, country("CH")) is None
+    assert hidden.reference not in {c.reference for c in catalogue.list_products(UnitOfWork(), country("CH"))}
+    assert catalogue.product_detail(UnitOfWork(), hidden.slug, country("CH")) is None
     cart, refusal = cart_service.set_quantity(UnitOfWork(), {}, hidden.reference, 1, add=True)
     assert cart == {} and refusal.code is ErrorCode.PRODUCT_UNAVAILABLE
     # A crafted cart in localStorage holding it is cleaned on the next read.
@@ -52,9 +52,9 @@ def test_each_market_uses_its_own_price_list(database):
     with Session(database) as s:
         prices = {p.currency: p.amount_minor for p in s.exec(select(ProductPrice).where(ProductPrice.product_id == product.id))}
     assert {"CHF", "EUR", "GBP", "USD", "JPY", "CNY", "HKD", "SGD", "AED"} <= set(prices)
-    ch = catalogue.product_detail(product.slug, country("CH"))
-    jp = catalogue.product_detail(product.slug, country("JP"))
-    de = catalogue.product_detail(product.slug, country("DE"))
+    ch = catalogue.product_detail(UnitOfWork(), product.slug, country("CH"))
+    jp = catalogue.product_detail(UnitOfWork(), product.slug, country("JP"))
+    de = catalogue.product_detail(UnitOfWork(), product.slug, country("DE"))
     assert ch.price.startswith("CHF")
     assert jp.price == f"¥{prices['JPY']:,}"  # half-width yen of the English page; no decimals
     assert de.price.endswith("\u00a0€")
@@ -63,15 +63,15 @@ def test_each_market_uses_its_own_price_list(database):
 @pytest.mark.clause("GTC-4.1")
 def test_sort_by_price_and_filters(database):
     ch = country("CH")
-    asc = [c.price_minor for c in catalogue.list_products(ch, sort="price_asc")]
+    asc = [c.price_minor for c in catalogue.list_products(UnitOfWork(), ch, sort="price_asc")]
     assert asc == sorted(asc)
-    desc = [c.price_minor for c in catalogue.list_products(ch, sort="price_desc")]
+    desc = [c.price_minor for c in catalogue.list_products(UnitOfWork(), ch, sort="price_desc")]
     assert desc == sorted(desc, reverse=True)
-    first = catalogue.collections()[0]
-    only = catalogue.list_products(ch, collection=first.slug)
+    first = catalogue.collections(UnitOfWork())[0]
+    only = catalogue.list_products(UnitOfWork(), ch, collection=first.slug)
     assert only and all(c.collection_slug == first.slug for c in only)
-    material = catalogue.materials()[0]
-    assert all(c.case_material == material for c in catalogue.list_products(ch, material=material))
+    material = catalogue.materials(UnitOfWork())[0]
+    assert all(c.case_material == material for c in catalogue.list_products(UnitOfWork(), ch, material=material))
 
 
 @pytest.mark.clause("GTC-3.3")

@@ -50,7 +50,7 @@ def _english(*texts: str) -> None:
 def test_catalogue_cart_and_checkout_totals_are_english_in_the_market_currency(code, make_product):
     market, expected = country(code), EXPECTED[code]
     reference = make_product()
-    detail = catalogue.product_detail(reference.lower(), market)
+    detail = catalogue.product_detail(UnitOfWork(), reference.lower(), market)
     cart = cart_service.view(UnitOfWork(), {reference: 1}, market)
     line = QuoteLine(reference, "Test", 1, Money(PRICES[market.currency], market.currency))
     totals = totals_view(quote([line], market, default_table(), merchant_calendar(), AT))
