@@ -292,8 +292,9 @@ class CheckoutState(CartState):
 
     @rx.event
     def set_details_confirmed(self, value: bool):
-        self.details_confirmed = value is True and self.step == DETAILS
-        self._save()
+        if self.step == DETAILS:  # a tick counts only on its own step
+            self.details_confirmed = value is True
+            self._save()
 
     @rx.event
     def confirm_details(self):
@@ -312,13 +313,15 @@ class CheckoutState(CartState):
 
     @rx.event
     def set_terms_accepted(self, value: bool):
-        self.terms_accepted = value is True and self.step == TERMS
-        self._save()
+        if self.step == TERMS:  # a tick counts only on its own step
+            self.terms_accepted = value is True
+            self._save()
 
     @rx.event
     def set_personal_use(self, value: bool):
-        self.personal_use = value is True and self.step == TERMS
-        self._save()
+        if self.step == TERMS:  # a tick counts only on its own step
+            self.personal_use = value is True
+            self._save()
 
     @rx.event
     def accept_terms(self):
