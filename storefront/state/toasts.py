@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from storefront.domain.errors import ErrorCode, Refusal, message
+from storefront.domain.errors import ErrorCode, Refusal
 
 
 def refusal_toast(refusal: Refusal | ErrorCode, **params: object):

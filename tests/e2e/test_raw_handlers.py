@@ -41,7 +41,7 @@ from storefront.state.checkout import CheckoutState
 from storefront.state.order_status import OrderStatusState
 from storefront.state.shop import ShopState
 from storefront.state.terms import TermsState
-from tests.e2e.catalogue_data import inactive, limited, product
+from tests.e2e.catalogue_data import inactive, limited
 from tests.e2e.checkout_flow import ADDRESSES
 from tests.e2e.raw_client import HYDRATE, Outcome, Tab, handler_name, identity_cookie
 
