@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     TERMS_CHANGED = "terms_changed"
     TERMS_UNAVAILABLE = "terms_unavailable"
     CHECKOUT_EXPIRED = "checkout_expired"
+    COOKIES_REQUIRED = "cookies_required"
     # compliance
     DESTINATION_NOT_DELIVERABLE = "destination_not_deliverable"
     DESTINATION_SANCTIONED = "destination_sanctioned"
@@ -86,6 +87,8 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TERMS_UNAVAILABLE:
         "Our terms of sale are being updated; ordering is paused. Please try again shortly.",
     ErrorCode.CHECKOUT_EXPIRED: "Your checkout session has expired. Please start again.",
+    ErrorCode.COOKIES_REQUIRED: "Our checkout keeps your order safe to this browser with a cookie. Please allow "
+                                "cookies for this site and reload the page.",
     ErrorCode.DESTINATION_NOT_DELIVERABLE: "We cannot deliver to this country.",
     ErrorCode.DESTINATION_SANCTIONED: "We cannot deliver to {place}.",
     ErrorCode.BILLING_SANCTIONED: "We cannot accept a billing address in {place}.",

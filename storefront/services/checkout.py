@@ -140,7 +140,7 @@ def _check_steps(uow: UnitOfWork, cmd: PlaceOrder, at: datetime) -> TermsVersion
     if not isinstance(cmd.checkout_key, str) or not 16 <= len(cmd.checkout_key) <= 64:
         raise CheckoutError(ErrorCode.CHECKOUT_EXPIRED)
     if cmd.channel == "web" and not cmd.browser:
-        raise CheckoutError(ErrorCode.CHECKOUT_EXPIRED)
+        raise CheckoutError(ErrorCode.COOKIES_REQUIRED)
     if not cmd.details_confirmed:
         raise CheckoutError(ErrorCode.DETAILS_NOT_CONFIRMED)
     if not cmd.terms_accepted:

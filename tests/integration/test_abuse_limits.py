@@ -160,7 +160,7 @@ def test_a_web_order_needs_a_browser_identity(make_product, place):
     watch = make_product()
     with pytest.raises(CheckoutError) as caught:
         place({watch: 1}, buyer(), browser="")
-    assert caught.value.code is ErrorCode.CHECKOUT_EXPIRED
+    assert caught.value.code is ErrorCode.COOKIES_REQUIRED
 
 
 def test_a_deployment_may_tune_the_limits_without_a_code_change(monkeypatch):
