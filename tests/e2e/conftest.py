@@ -98,6 +98,29 @@ def shop_url(shop_env):
         log.close()
 
 
+@pytest.fixture(autouse=True)
+def seed_stock(request):
+    """Every e2e test starts from the demo catalogue's stock: the suite buys (and leaves unpaid) more
+    watches than the demo house holds, and a test must not fail because an earlier one sold out."""
+    if "shop_url" not in request.fixturenames and "page" not in request.fixturenames:
+        yield
+        return
+    from sqlalchemy import create_engine, text
+
+    from tests.e2e.catalogue_data import SEED
+
+    request.getfixturevalue("shop_url")  # the served shop has migrated and seeded its database
+    engine = create_engine(request.getfixturevalue("shop_env")["REFLEX_DB_URL"])
+    try:
+        with engine.begin() as conn:
+            for p in SEED["products"]:
+                conn.execute(text("UPDATE product SET stock = :stock WHERE reference = :ref"),
+                             {"stock": p["stock"], "ref": p["reference"]})
+    finally:
+        engine.dispose()
+    yield
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

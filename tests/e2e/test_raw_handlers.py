@@ -12,7 +12,6 @@ no traceback, none of the request's header values and none of the personal data 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import secrets
@@ -41,6 +40,7 @@ from storefront.state.checkout import CheckoutState
 from storefront.state.order_status import OrderStatusState
 from storefront.state.shop import ShopState
 from storefront.state.terms import TermsState
+from tests.async_runner import run_async
 from tests.e2e.catalogue_data import inactive, limited
 from tests.e2e.checkout_flow import ADDRESSES
 from tests.e2e.raw_client import HYDRATE, Outcome, Tab, handler_name, identity_cookie
@@ -434,7 +434,7 @@ def test_crafted_calls_are_answered_and_store_nothing(key, shop_url, guarded):
         await tab.close()
         return crafted
 
-    print(f"{state.__name__}.{name}: {asyncio.run(run())} crafted calls")
+    print(f"{state.__name__}.{name}: {run_async(run())} crafted calls")
 
 
 SHOP_STATES = [ShopState, CartState, CheckoutState, HomeState, ListingState, ProductState, OrderStatusState, TermsState]
@@ -485,7 +485,7 @@ def test_malformed_events_setvar_and_unknown_handlers_are_refused(shop_url, guar
         assert (await tab.call(handler_name(CheckoutState, "go_to"), {"step": 1})).toasts == []
         await tab.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_a_refused_add_to_cart_never_reports_success(shop_url, guarded):
@@ -509,7 +509,7 @@ def test_a_refused_add_to_cart_never_reports_success(shop_url, guarded):
         assert outcome.value(CartState, "error_code") == "" and outcome.value(ShopState, "cart_count") == 1
         await tab.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_a_cart_refusal_does_not_outlive_the_next_change_or_page(shop_url, guarded):
@@ -530,7 +530,7 @@ def test_a_cart_refusal_does_not_outlive_the_next_change_or_page(shop_url, guard
         assert outcome.value(CartState, "error_code") == "" and outcome.value(CartState, "error") == ""
         await tab.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_checkout_steps_out_of_order_change_nothing(shop_url, guarded):
@@ -559,7 +559,7 @@ def test_checkout_steps_out_of_order_change_nothing(shop_url, guarded):
         assert outcome.value(CheckoutState, "message_code") == "fields_invalid"
         await tab.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 def test_another_browser_with_a_copied_tab_token_reaches_nothing(shop_url, guarded, database):
@@ -584,7 +584,7 @@ def test_another_browser_with_a_copied_tab_token_reaches_nothing(shop_url, guard
             await call(stranger, handler, payload)
         await stranger.close()
 
-    asyncio.run(run())
+    run_async(run())
 
 
 # -- HTTP routes -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ Stripe dashboard.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -27,6 +26,7 @@ from storefront.adapters.tables import WebhookEvent
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.services import payment
 from storefront.settings import get_settings
+from tests.async_runner import run_async
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
 from tests.integration.shop_fixtures import buyer, events_of, free_port, order_row, outbox_of, payments_of
 
@@ -403,7 +403,7 @@ def _deliver_raw(headers: list[tuple[bytes, bytes]], chunk: bytes, chunks: int |
              "path": "/api/stripe/webhook", "raw_path": b"/api/stripe/webhook", "query_string": b"", "root_path": "",
              "headers": [(b"host", b"shop.test"), (b"content-type", b"application/json"), *headers],
              "client": ("203.0.113.9", 50000), "server": ("shop.test", 443)}
-    asyncio.run(api(scope, receive, send))
+    run_async(api(scope, receive, send))
     return status, taken
 
 
