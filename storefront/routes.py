@@ -12,6 +12,7 @@ class Route:
     title: str
     component: Callable
     on_load: list = field(default_factory=list)
+    description: str = ""
 
 
 ROUTES: list[Route] = []
@@ -26,9 +27,37 @@ CHECKOUT = "/checkout"
 TERMS = "/terms"
 ORDER = "/order/[reference]"
 
+# Each page's meta description (search results, link previews); "{brand}" is the merchant's brand.
+# A page registered under a path not listed here takes the description of its route pattern (WATCH for
+# every /watch/... page), else HOME's.
+DESCRIPTIONS: dict[str, str] = {
+    HOME: "{brand}: hand-finished mechanical watches from Geneva, made in small series and delivered "
+          "insured worldwide, with prices in your currency.",
+    WATCHES: "Every {brand} watch in one place: browse the collections and compare prices, in your currency, "
+             "and availability.",
+    WATCH: "A {brand} watch from Geneva: its details and specifications, its price in your currency, "
+           "availability and insured delivery.",
+    CART: "Your {brand} cart: the watches you have chosen, quantities and the price of each before checkout.",
+    CHECKOUT: "Check out with {brand}: delivery address, shipping and taxes for your country, the terms of "
+              "sale and secure card payment.",
+    TERMS: "The {brand} terms of sale: who can order, how an order is placed, prices and taxes, card payment "
+           "and delivery.",
+    ORDER: "Your {brand} order: its status, delivery address, the terms you accepted and its history.",
+}
+
 
 def watch_url(slug) -> str:
     return "/watch/" + slug
+
+
+def description_for(path: str, brand: str) -> str:
+    if path in DESCRIPTIONS:
+        text = DESCRIPTIONS[path]
+    elif path.startswith("/watch/"):
+        text = DESCRIPTIONS[WATCH]
+    else:
+        text = DESCRIPTIONS[HOME]
+    return text.format(brand=brand)
 
 
 def loaders_for(path: str) -> list:

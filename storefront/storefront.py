@@ -21,4 +21,5 @@ app.add_middleware(BrowserBinding(), index=0)
 app.register_lifespan_task(run_forever)
 
 for route in routes.ROUTES:
-    app.add_page(route.component, route=route.path, title=route.title, on_load=route.on_load)
+    app.add_page(route.component, route=route.path, title=route.title, description=route.description,
+                 on_load=route.on_load)

@@ -69,8 +69,10 @@ def footer() -> rx.Component:
     )
 
 
-def page(route: str, title: str, on_load: list | None = None):
+def page(route: str, title: str, on_load: list | None = None, description: str | None = None):
     """Wrap a page body in the shop layout and register it.
+
+    `description` (the page's meta description) defaults to the route's entry in routes.DESCRIPTIONS.
 
     The page's `on_load` events run once the country is settled (ShopState.init) and again whenever
     the shopper changes country, so every price on the page is re-rendered in the new currency.
@@ -88,7 +90,9 @@ def page(route: str, title: str, on_load: list | None = None):
             )
 
         component.__name__ = body_fn.__name__
-        routes.ROUTES.append(routes.Route(route, f"{title} · {get_settings().merchant_brand}", component, [ShopState.init]))
+        brand = get_settings().merchant_brand
+        routes.ROUTES.append(routes.Route(route, f"{title} · {brand}", component, [ShopState.init],
+                                          description or routes.description_for(route, brand)))
         routes.PAGE_LOADERS[route] = [CartState.refresh, *page_events]
         return component
 
