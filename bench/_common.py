@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,6 +116,36 @@ def init_blank(parent: Path) -> Path:
 def prod_cmd(port: int) -> list[str]:
     return [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
             "--frontend-port", str(port), "--backend-port", str(port)]
+
+
+# -- the shop, served from a copy ----------------------------------------------------------------
+
+PROJECT_FILES = ["storefront", "assets", "alembic", "reflex.lock", "rxconfig.py", "alembic.ini", "pyproject.toml"]
+
+
+def copy_project(dest: Path) -> Path:
+    """The files `serve` needs, so its production build lands in dest/.web, not in the project's .web."""
+    dest.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def shop_env(tmp: Path, copy: Path, port: int, stripe_port: int, smtp_port: int) -> dict[str, str]:
+    return {
+        "PYTHONPATH": str(copy),
+        "REFLEX_DB_URL": f"sqlite:///{tmp / 'shop.db'}",
+        "STOREFRONT_MAIL_DIR": str(tmp / "mail"),
+        "STOREFRONT_LOCALSTRIPE_PORT": str(stripe_port),
+        "STOREFRONT_MAIL_CAPTURE_PORT": str(smtp_port),
+        "STOREFRONT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # Always the local sandbox and mail catcher, whatever the calling shell has configured.
+        "STRIPE_SECRET_KEY": "", "STRIPE_PUBLISHABLE_KEY": "", "STOREFRONT_SMTP_HOST": "",
+    }
 
 
 def machine() -> str:

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
-from _common import (CHROMIUM, CHROMIUM_ARGS, ROOT, free_ports, init_blank, install_sigterm_exit, machine,
-                     prod_cmd, server, tool_env)
+from _common import (CHROMIUM, CHROMIUM_ARGS, ROOT, copy_project, free_ports, init_blank, install_sigterm_exit,
+                     machine, prod_cmd, server, shop_env, tool_env)
 
 sys.path.insert(0, str(ROOT))  # for the e2e suite's test data
 from tests.e2e.checkout_flow import ADDRESSES  # noqa: E402
@@ -45,7 +45,6 @@ STOCK = 10_000
 CARD = "4242424242424242"
 DESKTOP = {"width": 1280, "height": 800}
 ADDRESS = ADDRESSES["CH"]  # the e2e suite's Swiss address: VAT 8.1 %, no region, deliverable
-PROJECT_FILES = ["storefront", "assets", "alembic", "reflex.lock", "rxconfig.py", "alembic.ini", "pyproject.toml"]
 STEPS = [  # (key, what is clicked -> what must appear)
     ("add to cart", "#add-to-cart -> #cart-count changes"),
     ("cart -> information", "#next -> #email visible"),
@@ -184,31 +183,6 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 # -- the shop --------------------------------------------------------------------------------------
-
-
-def copy_project(dest: Path) -> Path:
-    """The files `serve` needs, so its production build lands in dest/.web, not in the project's .web."""
-    dest.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def shop_env(tmp: Path, copy: Path, port: int, stripe_port: int, smtp_port: int) -> dict[str, str]:
-    return {
-        "PYTHONPATH": str(copy),
-        "REFLEX_DB_URL": f"sqlite:///{tmp / 'shop.db'}",
-        "STOREFRONT_MAIL_DIR": str(tmp / "mail"),
-        "STOREFRONT_LOCALSTRIPE_PORT": str(stripe_port),
-        "STOREFRONT_MAIL_CAPTURE_PORT": str(smtp_port),
-        "STOREFRONT_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        # Always the local sandbox and mail catcher, whatever the calling shell has configured.
-        "STRIPE_SECRET_KEY": "", "STRIPE_PUBLISHABLE_KEY": "", "STOREFRONT_SMTP_HOST": "",
-    }
 
 
 def prepare_shop_db(copy: Path, env: dict[str, str], db: Path) -> list[dict]:
