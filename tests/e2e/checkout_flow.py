@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.e2e.catalogue_data import product
+
 ADDRESSES = {
     "CH": dict(phone="022 555 01 48", street="Rue du Rhône 1", city="Genève", postal_code="1204", area=""),
     "DE": dict(phone="030 901820", street="Unter den Linden 1", city="Berlin", postal_code="10117", area=""),
@@ -58,14 +60,28 @@ def through_terms(page) -> None:
     expect(page.locator("#confirm-order")).to_be_visible()
 
 
-def pay(page, card: str) -> None:
-    page.click("#confirm-order")
-    expect(page.locator("#order-reference")).to_be_visible()
+def fill_card(page, card: str, exp_year: str = "30") -> None:
+    """Type a test card into the sandbox's card fields (its expiry year takes two digits)."""
     frame = page.locator("#card-element")
     expect(frame.locator("input[placeholder=number]")).to_be_visible()
     frame.locator("input[placeholder=number]").fill(card)
     frame.locator("input[placeholder=exp_month]").fill("12")
-    frame.locator("input[placeholder=exp_year]").fill("30")  # the sandbox's field takes two digits
+    frame.locator("input[placeholder=exp_year]").fill(exp_year)
     frame.locator("input[placeholder=cvc]").fill("123")
     frame.locator("input[placeholder=postal_code]").fill("12345")
+
+
+def pay(page, card: str) -> None:
+    page.click("#confirm-order")
+    expect(page.locator("#order-reference")).to_be_visible()
+    fill_card(page, card)
     page.click("#pay")
+
+
+def purchase(page, reference: str, country: str = "CH", card: str = "4242424242424242") -> None:
+    """A whole purchase of one watch, from its page to the card; the caller checks the outcome."""
+    add_to_cart(page, product(reference=reference)["slug"])
+    start_checkout(page)
+    fill_info(page, country)
+    through_terms(page)
+    pay(page, card)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.catalogue_data import product
-from tests.e2e.checkout_flow import add_to_cart, fill_info, pay, start_checkout, through_terms
+from tests.e2e.checkout_flow import add_to_cart, fill_info, pay, purchase, start_checkout, through_terms
 
 pytestmark = pytest.mark.e2e
 
@@ -143,11 +143,7 @@ def test_declined_card_tells_to_contact_issuer_then_another_card_works(page):
 @pytest.mark.clause("PAY-4")
 @pytest.mark.parametrize("viewport", ["desktop"], indirect=False)
 def test_three_d_secure_challenge(page):
-    add_to_cart(page, product(reference="VX-2004")["slug"])
-    start_checkout(page)
-    fill_info(page, "CH")
-    through_terms(page)
-    pay(page, "4000002500003155")
+    purchase(page, "VX-2004", card="4000002500003155")
     page.get_by_text("Complete authentication").click(timeout=20000)
     expect(page.locator("#thank-you")).to_be_visible(timeout=30000)
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.catalogue_data import product
-from tests.e2e.checkout_flow import add_to_cart, fill_info, start_checkout, through_terms
+from tests.e2e.checkout_flow import add_to_cart, fill_card, fill_info, start_checkout, through_terms
 from tests.e2e.conftest import shopper_context
 
 pytestmark = pytest.mark.e2e
@@ -110,13 +110,7 @@ def test_reload_during_payment_shows_the_order_and_lets_the_shopper_pay(page):
     page.reload()
     expect(page.locator("#order-reference")).to_have_text(reference)
     expect(page.locator("#amount-to-pay")).not_to_be_empty()
-    frame = page.locator("#card-element")
-    expect(frame.locator("input[placeholder=number]")).to_be_visible()
-    frame.locator("input[placeholder=number]").fill("4242424242424242")
-    frame.locator("input[placeholder=exp_month]").fill("12")
-    frame.locator("input[placeholder=exp_year]").fill("30")
-    frame.locator("input[placeholder=cvc]").fill("123")
-    frame.locator("input[placeholder=postal_code]").fill("12345")
+    fill_card(page, "4242424242424242")
     page.click("#pay")
     expect(page.locator("#thank-you")).to_be_visible(timeout=30000)
     assert f"/order/{reference}?" in page.url
@@ -130,12 +124,7 @@ def test_paying_after_the_window_says_so_and_gives_the_watches_back_to_the_cart(
     past = (datetime.now(timezone.utc) - timedelta(minutes=1)).replace(tzinfo=None).isoformat(sep=" ")
     with sqlite3.connect(db) as conn:  # the payment window closes while the shopper hesitates
         conn.execute("UPDATE shop_order SET payment_deadline = ? WHERE reference = ?", (past, reference))
-    frame = page.locator("#card-element")
-    expect(frame.locator("input[placeholder=number]")).to_be_visible()
-    frame.locator("input[placeholder=number]").fill("4242424242424242")
-    frame.locator("input[placeholder=exp_month]").fill("12")
-    frame.locator("input[placeholder=exp_year]").fill("30")
-    frame.locator("input[placeholder=cvc]").fill("123")
+    fill_card(page, "4242424242424242")
     page.click("#pay")
     expect(page.locator("#checkout-message")).to_have_attribute("data-code", "payment_window_closed")
     expect(page.locator("#checkout-message")).to_contain_text("time to pay")

@@ -16,7 +16,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.e2e.catalogue_data import product
-from tests.e2e.checkout_flow import add_to_cart, fill_info, pay, start_checkout, through_terms
+from tests.e2e.checkout_flow import add_to_cart, fill_info, purchase, start_checkout
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,11 +161,7 @@ def test_no_secret_reaches_the_browser_bundle(page, shop_url, shop_env):
     frames, responses = [], []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
     page.on("response", lambda response: responses.append(response))
-    add_to_cart(page, product(reference="VX-2002")["slug"])
-    start_checkout(page)
-    fill_info(page, "CH")
-    through_terms(page)
-    pay(page, "4242424242424242")
+    purchase(page, "VX-2002")
     expect(page.locator("#thank-you")).to_be_visible(timeout=30000)
     seen["the page's HTML"] = page.content()
     for response in responses:
@@ -185,11 +181,7 @@ def test_no_secret_reaches_the_browser_bundle(page, shop_url, shop_env):
 @pytest.mark.clause("PAY-6")
 @pytest.mark.parametrize("viewport", ["phone"], indirect=False)
 def test_order_page_needs_its_signed_link(page, browser):
-    add_to_cart(page, product(reference="VX-2002")["slug"])
-    start_checkout(page)
-    fill_info(page, "CH")
-    through_terms(page)
-    pay(page, "4242424242424242")
+    purchase(page, "VX-2002")
     expect(page.locator("#thank-you")).to_be_visible(timeout=30000)
     reference = page.locator("#order-heading").inner_text().split()[-1]
     link = page.url.replace("&placed=1", "")
