@@ -19,7 +19,7 @@ def country_selector() -> rx.Component:
         on_change=ShopState.set_country,
         aria_label="Country of delivery",
         id="country-select",
-        style={"maxWidth": "11rem", "padding": "0.35rem", "borderRadius": "6px",
+        style={"width": "11rem", "padding": "0.35rem", "borderRadius": "6px",
                "border": "1px solid var(--gray-7)", "background": "var(--color-panel-solid)", "fontSize": "0.9rem"},
     )
 
@@ -32,13 +32,13 @@ def header() -> rx.Component:
                 rx.link("Watches", href=routes.WATCHES, size="3", color_scheme="gray", high_contrast=True),
                 country_selector(),
                 rx.link(
-                    rx.flex(rx.icon("shopping-bag", size=20), rx.text(ShopState.cart_count, id="cart-count"),
-                            align="center", gap="1"),
+                    rx.flex(rx.icon("shopping-bag", size=20), rx.text(ShopState.cart_count, id="cart-count", style={"minWidth": "2ch", "textAlign": "center"}),
+                            align="center", spacing="1"),
                     href=routes.CART, aria_label="Cart", color_scheme="gray", high_contrast=True,
                 ),
-                align="center", gap="4", wrap="wrap", justify="end",
+                align="center", spacing="4", wrap="wrap", justify="end",
             ),
-            justify="between", align="center", wrap="wrap", gap="3",
+            justify="between", align="center", wrap="wrap", spacing="3",
             max_width=MAX_WIDTH, margin="0 auto", padding="0.75rem 1rem",
         ),
         style={"borderBottom": "1px solid var(--gray-5)", "background": "var(--color-panel-solid)"},
@@ -63,7 +63,7 @@ def footer() -> rx.Component:
                 rx.link(s.merchant_email, href=f"mailto:{s.merchant_email}"),
                 size="1",
             ),
-            justify="between", wrap="wrap", gap="2", max_width=MAX_WIDTH, margin="0 auto", padding="1.5rem 1rem",
+            justify="between", wrap="wrap", spacing="2", max_width=MAX_WIDTH, margin="0 auto", padding="1.5rem 1rem",
         ),
         style={"borderTop": "1px solid var(--gray-5)", "marginTop": "3rem", "color": "var(--gray-11)"},
     )
@@ -84,7 +84,10 @@ def page(route: str, title: str, on_load: list | None = None, description: str |
             return rx.box(
                 header(),
                 origin_banner(),
-                rx.el.main(body_fn(), max_width=MAX_WIDTH, margin="0 auto", padding="1rem", width="100%"),
+                # At least a screen tall: the footer starts below the fold, so content that arrives with the
+                # state (and is taller or shorter than its placeholder) never moves anything in view.
+                rx.el.main(body_fn(), max_width=MAX_WIDTH, margin="0 auto", padding="1rem", width="100%",
+                           min_height="100vh"),
                 footer(),
                 style={"minHeight": "100vh", "overflowX": "hidden"},
             )

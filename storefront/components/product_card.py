@@ -30,15 +30,15 @@ def product_card(card: ProductCard) -> rx.Component:
                 rx.flex(
                     rx.text(card.price, weight="bold", class_name="price"),
                     availability_badge(card.availability_kind, card.availability),
-                    justify="between", align="center", wrap="wrap", gap="2",
+                    justify="between", align="center", wrap="wrap", spacing="2",
                 ),
-                direction="column", gap="1",
+                direction="column", spacing="1",
             ),
             class_name="product-card",
         ),
         href="/watch/" + card.slug,
         underline="none", color_scheme="gray", high_contrast=True,
-        data_reference=card.reference,
+        data_reference=card.reference, class_name="block-link",
     )
 
 
@@ -46,5 +46,28 @@ def product_grid(cards) -> rx.Component:
     return rx.grid(
         rx.foreach(cards, product_card),
         columns=rx.breakpoints(initial="1", xs="2", md="3", lg="4"),
-        gap="4", width="100%",
+        spacing="4", width="100%",
+    )
+
+
+def product_card_placeholder() -> rx.Component:
+    """A card's shape before the watches arrive: the image's square box and the text's lines."""
+    return rx.card(
+        rx.flex(
+            rx.skeleton(style={"width": "100%", "aspectRatio": "1 / 1", "display": "block"}),
+            rx.skeleton(height="1rem", width="40%"),
+            rx.skeleton(height="1.5rem", width="80%"),
+            rx.skeleton(height="1.25rem", width="60%"),
+            rx.skeleton(height="1.5rem", width="100%"),
+            direction="column", spacing="1",
+        ),
+        class_name="product-card-placeholder", aria_hidden="true",
+    )
+
+
+def product_grid_placeholder(count: int = 4) -> rx.Component:
+    return rx.grid(
+        *[product_card_placeholder() for _ in range(count)],
+        columns=rx.breakpoints(initial="1", xs="2", md="3", lg="4"),
+        spacing="4", width="100%",
     )

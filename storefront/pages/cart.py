@@ -3,6 +3,7 @@ import reflex as rx
 from storefront import routes
 from storefront.components.layout import page, pricing_notice
 from storefront.state.cart import CartState
+from storefront.state.shop import ShopState
 
 
 def line(item) -> rx.Component:
@@ -13,7 +14,7 @@ def line(item) -> rx.Component:
                 rx.link(item.name, href="/watch/" + item.slug, weight="bold"),
                 rx.text("Ref. ", item.reference, size="1", color_scheme="gray"),
                 rx.text(item.unit_price, size="2", class_name="unit-price"),
-                direction="column", gap="1", flex="1", min_width="10rem",
+                direction="column", spacing="1", flex="1", min_width="10rem",
             ),
             rx.flex(
                 rx.el.input(
@@ -26,9 +27,9 @@ def line(item) -> rx.Component:
                 rx.text(item.line_total, weight="bold", class_name="line-total"),
                 rx.icon_button(rx.icon("trash-2"), on_click=CartState.remove(item.reference), variant="ghost",
                                color_scheme="red", aria_label="Remove " + item.name),
-                gap="3", align="center",
+                spacing="3", align="center",
             ),
-            gap="3", align="center", wrap="wrap", justify="between",
+            spacing="3", align="center", wrap="wrap", justify="between",
         ),
         class_name="cart-line", data_reference=item.reference,
     )
@@ -41,6 +42,8 @@ def cart() -> rx.Component:
         rx.foreach(CartState.notices, lambda n: rx.callout(n, icon="info", color_scheme="amber")),
         rx.cond(CartState.error != "", rx.callout(CartState.error, icon="triangle-alert", color_scheme="red",
                                                   id="cart-error", role="alert")),
+        # The lines come with the state; until the cart is known (ShopState.ready with its count, then the
+        # lines), a placeholder of a line's shape rather than a premature "Your cart is empty".
         rx.cond(
             CartState.lines.length() > 0,
             rx.flex(
@@ -50,10 +53,18 @@ def cart() -> rx.Component:
                 pricing_notice(),
                 rx.flex(rx.link(rx.button("Proceed to checkout", size="3"), href=routes.CHECKOUT, id="to-checkout"),
                         justify="end"),
-                direction="column", gap="3",
+                direction="column", spacing="3",
             ),
-            rx.flex(rx.text("Your cart is empty."), rx.link("Discover the watches", href=routes.WATCHES),
-                    direction="column", gap="2", id="cart-empty"),
+            rx.cond(
+                ShopState.ready & (ShopState.cart_count == 0),
+                rx.flex(rx.text("Your cart is empty."), rx.link("Discover the watches", href=routes.WATCHES),
+                        direction="column", spacing="2", id="cart-empty"),
+                rx.flex(rx.card(rx.flex(rx.skeleton(width="72px", height="72px"),
+                                        rx.flex(rx.skeleton(height="1.25rem", width="60%"), rx.skeleton(height="1rem", width="30%"),
+                                                rx.skeleton(height="1.25rem", width="40%"), direction="column", spacing="1", flex="1"),
+                                        spacing="3", align="center")),
+                        direction="column", spacing="3", aria_hidden="true", id="cart-placeholder"),
+            ),
         ),
-        direction="column", gap="4",
+        direction="column", spacing="4",
     )

@@ -3,8 +3,6 @@ import reflex as rx
 from storefront import routes
 from storefront.components.layout import page, pricing_notice
 from storefront.components.product_card import availability_badge
-from storefront.services.catalogue import product_shells
-from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.catalogue import ProductState
 
 
@@ -27,7 +25,7 @@ def quantity_selector() -> rx.Component:
                        type="button"),
         rx.button("Add to cart", on_click=ProductState.add_to_cart, size="3", id="add-to-cart",
                   disabled=p.max_quantity < 1),
-        gap="2", align="center", wrap="wrap",
+        spacing="2", align="center", wrap="wrap",
     )
 
 
@@ -40,7 +38,7 @@ def purchase(p) -> rx.Component:
                 rx.text("Up to ", p.max_quantity.to_string(), " per order.", size="2", color_scheme="gray",
                         id="limit-note")),
         quantity_selector(),
-        direction="column", gap="3",
+        direction="column", spacing="3",
     )
 
 
@@ -55,11 +53,13 @@ def specs(p) -> rx.Component:
     )
 
 
-def layout(images: rx.Component, head: rx.Component, description, buy: rx.Component, details: rx.Component):
+def layout(images: rx.Component, head: rx.Component, description: rx.Component, buy: rx.Component,
+           notice: rx.Component, details: rx.Component, key: str):
+    # The key makes React build the watch's page afresh instead of reusing (and moving) the placeholder's nodes.
     return rx.grid(
-        rx.flex(images, direction="column", gap="3", align="center"),
-        rx.flex(head, buy, rx.text(description), pricing_notice(), details, direction="column", gap="3"),
-        columns=rx.breakpoints(initial="1", md="2"), gap="6", width="100%",
+        rx.flex(images, direction="column", spacing="3", align="center"),
+        rx.flex(head, buy, description, notice, details, direction="column", spacing="3"),
+        columns=rx.breakpoints(initial="1", md="2"), spacing="6", width="100%", key=key,
     )
 
 
@@ -68,47 +68,54 @@ def heading(collection, collection_slug, name, reference) -> rx.Component:
         rx.link(collection, href=routes.WATCHES + "?collection=" + collection_slug, size="2"),
         rx.heading(name, size="8", as_="h1"),
         rx.text("Ref. ", reference, size="2", color_scheme="gray"),
-        direction="column", gap="1",
+        direction="column", spacing="1",
     )
+
+
+IMAGE_BOX = {"width": "100%", "maxWidth": "480px", "aspectRatio": "1 / 1", "display": "block"}
 
 
 def detail() -> rx.Component:
     p = ProductState.product
     return layout(
-        rx.foreach(p.images, lambda src: rx.image(src=src, alt=p.name, width="100%", max_width="480px",
-                                                  style={"aspectRatio": "1 / 1"})),
+        rx.foreach(p.images, lambda src: rx.box(
+            rx.image(src=src, alt=p.name, width="480", height="480", fetch_priority="high",
+                     style={"width": "100%", "height": "100%", "display": "block"}),
+            style=IMAGE_BOX)),
         heading(p.collection, p.collection_slug, p.name, p.reference),
-        p.description, purchase(p), specs(p),
+        rx.text(p.description), purchase(p), pricing_notice(), specs(p), key="watch",
     )
 
 
-def static_product(shell) -> rx.Component:
-    """A prerendered page: image, name and text are in the HTML; price and stock arrive with the state."""
-    p = ProductState.product
-    unavailable = rx.callout("This watch is not available.", icon="info", color_scheme="amber")
+def _lines(*heights: str) -> rx.Component:
+    return rx.flex(*[rx.skeleton(height=h, width="100%") for h in heights], direction="column", spacing="3")
+
+
+def placeholder() -> rx.Component:
+    """What the page shows until its watch arrives: the image's box at its final size and the text's
+    lines, in the same grid, so the watch replaces them without moving anything (issue 8)."""
     return layout(
-        rx.image(src=shell.image, alt=shell.name, width="100%", max_width="480px", height="auto",
-                 style={"aspectRatio": "1 / 1"}, fetch_priority="high"),
-        heading(shell.collection, shell.collection_slug, shell.name, shell.reference),
-        shell.description,
-        rx.cond(ProductState.not_found, unavailable, rx.cond(p, purchase(p), rx.skeleton(height="7rem"))),
-        rx.cond(p, specs(p)),
+        rx.skeleton(style=IMAGE_BOX, id="product-image-placeholder"),
+        _lines("1.25rem", "2.5rem", "1rem"),
+        _lines("2rem", "1.5rem", "2.75rem"),
+        _lines("1rem", "1rem", "1rem"),
+        _lines("3rem"),
+        _lines("6rem"),
+        key="placeholder",
     )
 
 
 @page(routes.WATCH, "Watch", on_load=[ProductState.load])
 def product() -> rx.Component:
+    """One dynamic route for every watch: what it shows is read from the database when the page loads,
+    so a watch added, edited or withdrawn by staff shows at once, without a new build."""
     return rx.cond(
-        ProductState.not_found,
-        rx.flex(rx.heading("This watch is not available", as_="h1"),
-                rx.link("See all watches", href=routes.WATCHES), direction="column", gap="3"),
-        rx.cond(ProductState.product, detail(), rx.spinner()),
+        ProductState.product,
+        detail(),
+        rx.cond(
+            ProductState.not_found,
+            rx.flex(rx.heading("This watch is not available", as_="h1"),
+                    rx.link("See all watches", href=routes.WATCHES), direction="column", spacing="3"),
+            placeholder(),
+        ),
     )
-
-
-for _shell in product_shells(UnitOfWork()):
-    def _prerendered(shell=_shell) -> rx.Component:
-        return static_product(shell)
-
-    _prerendered.__name__ = "product_" + _shell.reference.replace("-", "_").lower()
-    page(routes.watch_url(_shell.slug), _shell.name, on_load=[ProductState.load])(_prerendered)

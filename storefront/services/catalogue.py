@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from babel.numbers import format_decimal
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from storefront.adapters.tables import Collection, Product, ProductPrice
@@ -159,30 +158,3 @@ def materials(uow: UnitOfWork) -> list[str]:
             select(Product.case_material).where(Product.active == True).distinct().order_by(Product.case_material)  # noqa: E712
         ).all()
         return list(rows)
-
-
-@dataclass(frozen=True)
-class ProductShell:
-    """What a product page shows before any state arrives (prerendered at build time for a fast paint)."""
-
-    slug: str
-    reference: str
-    name: str
-    collection: str
-    collection_slug: str
-    image: str
-    description: str
-
-
-def product_shells(uow: UnitOfWork) -> list[ProductShell]:
-    """Active products to prerender; empty when the database is not set up (the dynamic route still works)."""
-    try:
-        with uow.reading() as session:
-            rows = session.exec(
-                select(Product, Collection).join(Collection, Collection.id == Product.collection_id)
-                .where(Product.active == True).order_by(Product.reference)  # noqa: E712
-            ).all()
-    except SQLAlchemyError:
-        return []
-    return [ProductShell(p.slug, p.reference, p.name, c.name, c.slug, (_images(p) or [""])[0], p.description)
-            for p, c in rows]

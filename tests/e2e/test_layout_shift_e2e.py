@@ -1,0 +1,60 @@
+"""No layout shift on a first visit: what a page paints first is already its final layout.
+
+Each page is opened in a fresh browser (no cookies, no storage: the shopper's first visit) on a phone
+and a desktop. A PerformanceObserver installed before any page script (tests/e2e/layout_shift.js)
+sums Chromium's layout-shift entries without recent input, the figure Lighthouse reports as CLS;
+once the page has its final content (the page's data in the DOM, the network idle, two frames
+painted) the sum must be at most 0.1 (issue 8, section 2). Geometry, not timing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.catalogue_data import product
+from tests.e2e.conftest import shopper_context
+
+OBSERVER = Path(__file__).with_name("layout_shift.js")
+MAX_CLS = 0.1
+WATCH = product(active=True, featured=True, stock=lambda p: p["stock"] > 0)
+
+# Page, whether the shopper has a watch in the cart, and what is on the page once its data arrived.
+PAGES = {
+    "home": ("/", False, ".product-card .price:not(:empty)"),
+    "watches": ("/watches", False, ".product-card .price:not(:empty)"),
+    "product": (f"/watch/{WATCH['slug']}", False, "#add-to-cart:enabled"),
+    "cart": ("/cart", True, ".cart-line .line-total:not(:empty)"),
+    "checkout": ("/checkout", True, "#next:enabled"),
+}
+
+
+def settled_shift(browser, url: str, viewport: str, with_cart: bool, ready: str) -> dict:
+    ctx = shopper_context(browser, viewport)
+    try:
+        ctx.add_init_script(path=str(OBSERVER))
+        if with_cart:  # a returning shopper's cart, nothing else remembered
+            ctx.add_init_script(
+                "localStorage.getItem('vx_cart') || localStorage.setItem('vx_cart', %s)"
+                % json.dumps(json.dumps({WATCH["reference"]: 1})))
+        page = ctx.new_page()
+        page.goto(url)
+        expect(page.locator(ready).first).to_be_visible()
+        expect(page.locator("#country-select option").first).to_be_attached()
+        page.wait_for_load_state("networkidle")
+        page.evaluate("document.fonts.ready")
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        return page.evaluate("window.__layoutShift")
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_first_visit_does_not_shift_the_page(browser, shop_url, viewport, name):
+    path, with_cart, ready = PAGES[name]
+    shift = settled_shift(browser, shop_url + path, viewport, with_cart, ready)
+    print(f"CLS {name} {viewport}: {shift['cls']:.4f}")
+    assert shift["cls"] <= MAX_CLS, f"{name} on {viewport}: CLS {shift['cls']:.3f}; shifts: {shift['shifts']}"
