@@ -8,5 +8,5 @@ def terms_text(view) -> rx.Component:
                 class_name="terms-version"),
         rx.foreach(view.blocks, lambda b: rx.cond(b.kind == "heading", rx.heading(b.text, size="4", as_="h3"),
                                                   rx.text(b.text, size="2"))),
-        direction="column", gap="2",
+        direction="column", spacing="2",
     )

@@ -6,7 +6,7 @@ from storefront.domain.policy import policy
 
 
 def _row(label, value, id: str, **props) -> rx.Component:
-    return rx.flex(rx.text(label), rx.text(value, **props), justify="between", gap="3", id=id)
+    return rx.flex(rx.text(label), rx.text(value, **props), justify="between", spacing="3", id=id)
 
 
 def totals_table(t) -> rx.Component:
@@ -17,7 +17,7 @@ def totals_table(t) -> rx.Component:
                             color_scheme="gray"),
                     direction="column"),
             rx.text(l.line_total, class_name="line-total"),
-            justify="between", align="center", gap="3", class_name="summary-line",
+            justify="between", align="center", spacing="3", class_name="summary-line",
         )),
         rx.separator(),
         _row("Subtotal", t.subtotal, id="sum-subtotal"),
@@ -29,5 +29,5 @@ def totals_table(t) -> rx.Component:
         rx.text("We will ship by ", rx.text.strong(t.ship_by),
                 f" ({policy().ship_within_business_days} business days).", size="2",
                 id="ship-by"),
-        direction="column", gap="2",
+        direction="column", spacing="2",
     )

@@ -46,7 +46,7 @@ def field(label: str, name: str, type_: str = "text", autocomplete: str = "on", 
                     on_blur=lambda v: CheckoutState.set_field(name, v), style=INPUT_STYLE,
                     aria_invalid=rx.cond(CheckoutState.field_errors[name] != "", "true", "false"), **props),
         error_at(name),
-        direction="column", gap="1", width="100%",
+        direction="column", spacing="1", width="100%",
     )
 
 
@@ -60,7 +60,7 @@ def area_field(prefix: str, areas) -> rx.Component:
                          rx.foreach(areas, lambda a: rx.el.option(a[1], value=a[0])),
                          id=name, name=name, default_value=CheckoutState.form[name], style=INPUT_STYLE,
                          on_change=lambda v: CheckoutState.set_field(name, v)),
-            error_at(name), direction="column", gap="1", width="100%",
+            error_at(name), direction="column", spacing="1", width="100%",
         ),
     )
 
@@ -70,20 +70,20 @@ def address(prefix: str, title: str, country_select: rx.Component, areas) -> rx.
         rx.heading(title, size="4", as_="h3"),
         rx.flex(rx.el.label("Country (prices follow the delivery country)", html_for=f"{prefix}_country",
                         style={"fontSize": "0.85rem"}), country_select,
-                error_at(f"{prefix}_country"), direction="column", gap="1"),
+                error_at(f"{prefix}_country"), direction="column", spacing="1"),
         field("Recipient's full name", f"{prefix}_name", autocomplete="name"),
         rx.flex(
             rx.el.label("Street and number", html_for=f"{prefix}_street", style={"fontSize": "0.85rem"}),
             rx.el.textarea(id=f"{prefix}_street", name=f"{prefix}_street", rows="2",
                            default_value=CheckoutState.form[f"{prefix}_street"], auto_complete="street-address",
                            on_blur=lambda v: CheckoutState.set_field(f"{prefix}_street", v), style=INPUT_STYLE),
-            error_at(f"{prefix}_street"), direction="column", gap="1",
+            error_at(f"{prefix}_street"), direction="column", spacing="1",
         ),
         rx.grid(field("Postal code", f"{prefix}_postal_code", autocomplete="postal-code"),
                 field("City", f"{prefix}_city", autocomplete="address-level2"),
-                columns=rx.breakpoints(initial="1", sm="2"), gap="3"),
+                columns=rx.breakpoints(initial="1", sm="2"), spacing="3"),
         area_field(prefix, areas),
-        direction="column", gap="3",
+        direction="column", spacing="3",
     )
 
 
@@ -91,7 +91,7 @@ def nav(back: int | None, next_button: rx.Component) -> rx.Component:
     return rx.flex(
         rx.cond(back is not None, rx.button("Back", variant="soft", type="button", on_click=CheckoutState.go_to(back or 1),
                                             id="back"), rx.box()) if back else rx.box(),
-        next_button, justify="between", gap="3", margin_top="1rem",
+        next_button, justify="between", spacing="3", margin_top="1rem",
     )
 
 
@@ -102,14 +102,14 @@ def step_cart() -> rx.Component:
                 rx.flex(
                     rx.foreach(CheckoutState.lines, lambda l: rx.flex(
                         rx.text(l.quantity.to_string(), " × ", l.name), rx.text(l.line_total),
-                        justify="between", gap="3")),
+                        justify="between", spacing="3")),
                     rx.flex(rx.text("Subtotal"), rx.text(CheckoutState.subtotal, weight="bold"), justify="between"),
                     rx.link("Change quantities in the cart", href=routes.CART, size="2"),
-                    direction="column", gap="2"),
+                    direction="column", spacing="2"),
                 rx.text("Your cart is empty.")),
         nav(None, rx.button("Continue", on_click=CheckoutState.continue_from_cart, id="next",
                             disabled=CheckoutState.lines.length() == 0)),
-        direction="column", gap="3",
+        direction="column", spacing="3",
     )
 
 
@@ -131,7 +131,7 @@ def step_info() -> rx.Component:
                 field("Phone", "phone", type_="tel", autocomplete="tel"),
                 field("Full name", "full_name", autocomplete="name"),
                 field("Date of birth", "birth_date", type_="date", autocomplete="bday"),
-                columns=rx.breakpoints(initial="1", sm="2"), gap="3",
+                columns=rx.breakpoints(initial="1", sm="2"), spacing="3",
             ),
             address("ship", "Shipping address", ship_country, CheckoutState.ship_areas),
             rx.el.label(rx.checkbox(checked=CheckoutState.billing_same, on_change=CheckoutState.set_billing_same,
@@ -140,7 +140,7 @@ def step_info() -> rx.Component:
                         style={"display": "flex", "gap": "0.5rem", "alignItems": "center"}),
             rx.cond(~CheckoutState.billing_same, address("bill", "Billing address", bill_country, CheckoutState.bill_areas)),
             nav(1, rx.button("Continue", type="submit", id="next")),
-            direction="column", gap="3",
+            direction="column", spacing="3",
         ),
         on_submit=CheckoutState.submit_info, reset_on_submit=False, id="info-form",
     )
@@ -152,11 +152,11 @@ def step_details() -> rx.Component:
         rx.heading("3. Check your details", size="5", as_="h2"),
         rx.grid(
             rx.card(rx.flex(rx.text("Buyer", weight="bold"), rx.text(f["full_name"]), rx.text(f["email"]),
-                            rx.text(f["phone"]), rx.text("Born ", f["birth_date"]), direction="column", gap="1")),
+                            rx.text(f["phone"]), rx.text("Born ", f["birth_date"]), direction="column", spacing="1")),
             rx.card(rx.flex(rx.text("Delivery", weight="bold"), rx.text(f["ship_name"]), rx.text(f["ship_street"]),
                             rx.text(f["ship_postal_code"], " ", f["ship_city"], " ", f["ship_area"]),
-                            rx.text(f["ship_country"]), direction="column", gap="1")),
-            columns=rx.breakpoints(initial="1", sm="2"), gap="3",
+                            rx.text(f["ship_country"]), direction="column", spacing="1")),
+            columns=rx.breakpoints(initial="1", sm="2"), spacing="3",
         ),
         rx.cond(CheckoutState.totals, totals_table(CheckoutState.totals)),
         rx.el.label(rx.checkbox(checked=CheckoutState.details_confirmed, on_change=CheckoutState.set_details_confirmed,
@@ -165,7 +165,7 @@ def step_details() -> rx.Component:
                     style={"display": "flex", "gap": "0.5rem", "alignItems": "center"}),
         nav(2, rx.button("Continue", on_click=CheckoutState.confirm_details, id="next",
                          disabled=~CheckoutState.details_confirmed)),
-        direction="column", gap="3",
+        direction="column", spacing="3",
     )
 
 
@@ -185,7 +185,7 @@ def step_terms() -> rx.Component:
                     style={"display": "flex", "gap": "0.5rem", "alignItems": "center"}),
         nav(3, rx.button("Continue", on_click=CheckoutState.accept_terms, id="next",
                          disabled=~(CheckoutState.terms_accepted & CheckoutState.personal_use))),
-        direction="column", gap="3",
+        direction="column", spacing="3",
     )
 
 
@@ -198,7 +198,7 @@ def step_confirm() -> rx.Component:
         rx.cond(CheckoutState.totals, totals_table(CheckoutState.totals)),
         nav(4, rx.button("Confirm order", on_click=CheckoutState.place_order, id="confirm-order",
                          loading=CheckoutState.busy, size="3")),
-        direction="column", gap="3",
+        direction="column", spacing="3",
     )
 
 
@@ -223,11 +223,11 @@ def step_pay() -> rx.Component:
                       on_click=CheckoutState.cancel_order, disabled=CheckoutState.busy),
             rx.button("Authorise payment", id="pay", size="3", loading=CheckoutState.busy,
                       on_click=rx.call_script(TOKENIZE_JS, callback=CheckoutState.pay)),
-            justify="between", gap="3", wrap="wrap",
+            justify="between", spacing="3", wrap="wrap",
         ),
         rx.script(src="/checkout.js"),
         rx.script(src=js_url),
-        direction="column", gap="3",
+        direction="column", spacing="3",
     )
 
 
@@ -244,5 +244,5 @@ def checkout() -> rx.Component:
             (1, step_cart()), (2, step_info()), (3, step_details()), (4, step_terms()), (5, step_confirm()),
             (6, step_pay()), step_cart(),
         ), width="100%"),
-        direction="column", gap="4", max_width="760px", margin="0 auto",
+        direction="column", spacing="4", max_width="760px", margin="0 auto",
     )

@@ -20,7 +20,7 @@ def found() -> rx.Component:
                          style={"whiteSpace": "normal"}),
                 rx.cond(~o.final, rx.text("Not final yet: the order becomes final once payment is verified and we "
                                           "have confirmed availability.", size="2", id="not-final"))
-                , direction="column", gap="2"),
+                , direction="column", spacing="2"),
         totals_table(o.totals),
         rx.text("Delivery to: ", rx.foreach(o.shipping_address, lambda l: rx.text(l, as_="span", margin_right="0.5rem")),
                 size="2"),
@@ -29,8 +29,8 @@ def found() -> rx.Component:
                 id="order-terms"),
         rx.heading("History", size="4", as_="h2"),
         rx.foreach(o.timeline, lambda e: rx.flex(rx.text(e.at, size="2", color_scheme="gray"), rx.text(e.text, size="2"),
-                                                 gap="3")),
-        direction="column", gap="3", max_width="760px", margin="0 auto",
+                                                 spacing="3")),
+        direction="column", spacing="3", max_width="760px", margin="0 auto",
     )
 
 
@@ -39,7 +39,7 @@ def order() -> rx.Component:
     return rx.cond(
         OrderStatusState.not_found,
         rx.flex(rx.heading("Order not found", as_="h1"),
-                rx.text("Please use the link from your confirmation email."), direction="column", gap="2"),
+                rx.text("Please use the link from your confirmation email."), direction="column", spacing="2"),
         # Until this page's load has run, the state may still hold the order shown before: show none.
         rx.cond(OrderStatusState.order & (OrderStatusState.order.reference == rx.State.reference), found(),
                 rx.spinner()),

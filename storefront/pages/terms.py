@@ -13,5 +13,5 @@ def terms() -> rx.Component:
         rx.heading("Archive", size="4", as_="h2", margin_top="1.5rem"),
         rx.foreach(TermsState.versions, lambda v: rx.link("Version " + v[0] + " (" + v[1] + ")",
                                                           href=routes.TERMS + "?version=" + v[0])),
-        direction="column", gap="3",
+        direction="column", spacing="3",
     )
