@@ -195,3 +195,13 @@ def test_every_tap_target_on_a_phone_is_44px_and_apart(page):
 
     report = "\n".join(f"{label}:\n  " + "\n  ".join(bad) for label, bad in walk.problems.items())
     assert not walk.problems, f"tap targets too small or too close at 390x844:\n{report}"
+
+
+@pytest.mark.parametrize("viewport", ["desktop"], indirect=False)
+def test_desktop_keeps_its_sizes(page):
+    """assets/phone.css applies to narrow screens only: at 1280x800 controls keep their design sizes."""
+    page.goto(page.base + "/")
+    expect(page.locator("a[data-reference]").first).to_be_visible()
+    hero_button = page.locator("main a[href='/watches'] > button").first  # Radix size 3: 40 px
+    assert hero_button.bounding_box()["height"] == pytest.approx(40, abs=0.5)
+    assert page.locator("#country-select").bounding_box()["height"] < MIN_SIZE
