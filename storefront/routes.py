@@ -22,6 +22,8 @@ PAGE_LOADERS: dict[str, list] = {}
 HOME = "/"
 WATCHES = "/watches"
 WATCH = "/watch/[slug]"
+# The product page prerendered with its placeholders; http_product_shell sends it for every /watch/<slug>.
+WATCH_SHELL = "/watch/__shell"
 CART = "/cart"
 CHECKOUT = "/checkout"
 TERMS = "/terms"

@@ -105,7 +105,6 @@ def placeholder() -> rx.Component:
     )
 
 
-@page(routes.WATCH, "Watch", on_load=[ProductState.load])
 def product() -> rx.Component:
     """One dynamic route for every watch: what it shows is read from the database when the page loads,
     so a watch added, edited or withdrawn by staff shows at once, without a new build."""
@@ -119,3 +118,9 @@ def product() -> rx.Component:
             placeholder(),
         ),
     )
+
+
+page(routes.WATCH, "Watch", on_load=[ProductState.load])(product)
+# The same page at a static path, prerendered by the build: its HTML (sized image box, text placeholders)
+# is the first HTML of every product page (storefront/http_product_shell.py).
+page(routes.WATCH_SHELL, "Watch", on_load=[ProductState.load])(product)

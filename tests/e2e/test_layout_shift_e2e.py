@@ -58,3 +58,28 @@ def test_first_visit_does_not_shift_the_page(browser, shop_url, viewport, name):
     shift = settled_shift(browser, shop_url + path, viewport, with_cart, ready)
     print(f"CLS {name} {viewport}: {shift['cls']:.4f}")
     assert shift["cls"] <= MAX_CLS, f"{name} on {viewport}: CLS {shift['cls']:.3f}; shifts: {shift['shifts']}"
+
+
+def test_product_page_first_html_has_the_sized_image_box_and_hydrates_as_its_route(browser, shop_url):
+    """The one dynamic product route answers with the prerendered product shell (image box at its final
+    size, text placeholders), which the browser hydrates as the dynamic route: no React hydration error,
+    and the watch the URL names replaces the placeholders."""
+    import urllib.request
+
+    html = urllib.request.urlopen(shop_url + f"/watch/{WATCH['slug']}").read().decode()
+    assert 'id="product-image-placeholder"' in html
+    assert "aspect-ratio:1/1" in html.replace(" ", "")
+    assert '"routes/[watch].$[slug]._index"' in html and "[__shell]" not in html
+    ctx = shopper_context(browser, "phone")
+    try:
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(shop_url + f"/watch/{WATCH['slug']}")
+        expect(page.locator("h1")).to_have_text(WATCH["name"])
+        expect(page.locator("#add-to-cart")).to_be_enabled()
+        page.wait_for_load_state("networkidle")
+        assert not [e for e in errors if "418" in e or "423" in e or "ydrat" in e], errors
+    finally:
+        ctx.close()
