@@ -1,9 +1,8 @@
 """The product shell's HTML is rewritten to hydrate as the dynamic product route, or not used at all."""
 
-import asyncio
-
 from storefront import http_product_shell as shell
 from storefront import routes
+from tests.async_runner import run_async
 
 SHELL_ID, PAGE_ID = "routes/[watch].[__shell]._index", "routes/[watch].$[slug]._index"
 MANIFEST = ('window.__reactRouterManifest={"routes":{"%s":{"id":"%s","module":"/assets/shell-A.js","imports":[]},'
@@ -50,9 +49,9 @@ def test_only_product_pages_get_the_shell(tmp_path, monkeypatch):
 
     wrapped = shell.product_shell(app)
     for path in ["/watch/meridienne-38", "/watch/x/"]:
-        asyncio.run(wrapped({"type": "http", "method": "GET", "path": path}, None, send))
+        run_async(wrapped({"type": "http", "method": "GET", "path": path}, None, send))
     for path in ["/watch/__shell", "/watch/a/b", "/watches", "/watch/x.js", "/"]:
-        asyncio.run(wrapped({"type": "http", "method": "GET", "path": path}, None, send))
-    asyncio.run(wrapped({"type": "http", "method": "POST", "path": "/watch/x"}, None, send))
+        run_async(wrapped({"type": "http", "method": "GET", "path": path}, None, send))
+    run_async(wrapped({"type": "http", "method": "POST", "path": "/watch/x"}, None, send))
     assert passed == ["/watch/__shell", "/watch/a/b", "/watches", "/watch/x.js", "/", "/watch/x"]
     assert [m["body"] for m in sent if m["type"] == "http.response.body"] == [b"<html>shell</html>"] * 2
