@@ -69,7 +69,7 @@ class ProductState(ShopState):
 
     @rx.event
     def load(self):
-        # Prerendered product pages are static routes: their slug is the last part of the path.
+        # The slug comes from the dynamic route; the path is the fallback should a page arrive by another route.
         slug = self.router.page.params.get("slug", "") or self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.product = catalogue.product_detail(UnitOfWork(), slug, self._market()) if isinstance(slug, str) else None
         self.not_found = self.product is None
