@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +30,16 @@ def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.update(REFLEX_USE_SYSTEM_BUN="1", REFLEX_TELEMETRY_ENABLED="false", PYTHONDONTWRITEBYTECODE="1")
     env.update(extra or {})
     return env
+
+
+def work_dir(stack: contextlib.ExitStack, prefix: str, keep: bool) -> Path:
+    """A temporary folder for one benchmark run, removed when `stack` closes unless `keep` is asked for."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    if keep:
+        print(f"==> keeping {tmp}")
+    else:
+        stack.callback(shutil.rmtree, tmp, True)
+    return tmp
 
 
 def free_port() -> int:

@@ -25,7 +25,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
-from _common import (CHROMIUM, CHROMIUM_ARGS, ROOT, copy_project, free_ports, init_blank, install_sigterm_exit,
+from _common import (CHROMIUM, CHROMIUM_ARGS, ROOT, copy_project, work_dir, free_ports, init_blank, install_sigterm_exit,
                      machine, prod_cmd, server, shop_env, tool_env)
 
 sys.path.insert(0, str(ROOT))  # for the e2e suite's test data
@@ -724,11 +723,7 @@ def main() -> int:
               + "\n   ".join(others), flush=True)
 
     with contextlib.ExitStack() as stack:
-        tmp = Path(tempfile.mkdtemp(prefix="checkout_bench-"))
-        if args.keep:
-            print(f"==> keeping {tmp}")
-        else:
-            stack.callback(shutil.rmtree, tmp, True)
+        tmp = work_dir(stack, "checkout_bench-", args.keep)
         stack.callback(save_logs, tmp)  # runs before the folder is removed, also on error
         blank_port, shop_port, stripe_port, smtp_port = free_ports(4)
         copy = copy_project(tmp / "shop")

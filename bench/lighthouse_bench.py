@@ -21,11 +21,10 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from _common import (CHROMIUM, ROOT, copy_project, free_ports, init_blank, install_sigterm_exit, machine, prod_cmd,
+from _common import (CHROMIUM, ROOT, copy_project, work_dir, free_ports, init_blank, install_sigterm_exit, machine, prod_cmd,
                      server, shop_env, tool_env)
 
 RESULTS = ROOT / "bench" / "results" / "lighthouse_bench.json"
@@ -257,11 +256,7 @@ def main() -> int:
     REPORTS.mkdir(parents=True)
 
     with contextlib.ExitStack() as stack:
-        tmp = Path(tempfile.mkdtemp(prefix="lighthouse_bench-"))
-        if args.keep:
-            print(f"==> keeping {tmp}")
-        else:
-            stack.callback(shutil.rmtree, tmp, True)
+        tmp = work_dir(stack, "lighthouse_bench-", args.keep)
         blank_port, shop_port, stripe_port, smtp_port = free_ports(4)
         # The shop runs from a copy with its own database and ports, so its production build lands in the
         # copy's .web/ and neither the e2e suite nor a `make run` on the project's .web/ is disturbed.
