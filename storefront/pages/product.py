@@ -12,21 +12,22 @@ def spec(label: str, value) -> rx.Component:
 
 def quantity_selector() -> rx.Component:
     p = ProductState.product
-    return rx.flex(
+    # A form, so that adding reads the number the field shows: the field reports its changes to the
+    # server after a pause, and a quick tap on the button could otherwise add the previous number.
+    return rx.form(rx.flex(
         rx.icon_button(rx.icon("minus"), on_click=ProductState.step(-1), variant="soft", aria_label="Fewer",
                        type="button"),
         rx.el.input(
             value=ProductState.quantity, on_change=ProductState.set_quantity, type="number", min=1,
-            max=p.max_quantity, id="quantity", aria_label="Quantity", input_mode="numeric",
+            max=p.max_quantity, id="quantity", name="quantity", aria_label="Quantity", input_mode="numeric",
             style={"width": "4rem", "textAlign": "center", "padding": "0.4rem", "borderRadius": "6px",
                    "border": "1px solid var(--gray-7)"},
         ),
         rx.icon_button(rx.icon("plus"), on_click=ProductState.step(1), variant="soft", aria_label="More",
                        type="button"),
-        rx.button("Add to cart", on_click=ProductState.add_to_cart, size="3", id="add-to-cart",
-                  disabled=p.max_quantity < 1),
+        rx.button("Add to cart", size="3", id="add-to-cart", type="submit", disabled=p.max_quantity < 1),
         spacing="2", align="center", wrap="wrap",
-    )
+    ), on_submit=ProductState.add_to_cart, reset_on_submit=False, no_validate=True)
 
 
 def purchase(p) -> rx.Component:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from storefront.domain.errors import ErrorCode
@@ -79,6 +81,9 @@ class ProductState(ShopState):
     def set_quantity(self, value: int | float | None):
         """The number field's value (a JSON number; null when the field holds none), kept as the field
         shows it: adding to the cart says what is wrong with it."""
+        self._take_quantity(value)
+
+    def _take_quantity(self, value: object) -> None:
         number = whole_number(value)
         self.quantity = str(number) if number is not None else ""
 
@@ -89,7 +94,10 @@ class ProductState(ShopState):
             self.quantity = str(max(1, min(self.product.max_quantity or 1, current + delta)))
 
     @rx.event
-    async def add_to_cart(self):
+    async def add_to_cart(self, form_data: dict[str, Any] | None = None):
+        """Adds the number the page's field shows when it sends it (the form), else the last one reported."""
+        if isinstance(form_data, dict) and "quantity" in form_data:
+            self._take_quantity(form_data["quantity"])
         if self.product is None:
             return refusal_toast(ErrorCode.PRODUCT_UNAVAILABLE)
         cart = await self.get_state(CartState)

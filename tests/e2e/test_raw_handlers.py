@@ -188,9 +188,14 @@ HANDLERS: dict[tuple[type, str], Cases] = {
         ({"delta": 5}, unchanged(ProductState, "quantity")),
         ({"delta": -(10**30)}, unchanged(ProductState, "quantity")),
     ]),
-    (ProductState, "add_to_cart"): Cases(crafted=[
-        # on the home page this tab has shown no product
-        ({}, all_of(toast("product_unavailable"), unchanged(CartState, "cart_json"))),
+    (ProductState, "add_to_cart"): Cases(page=PRODUCT_PAGE, setup=PRODUCT_LOAD, ok={"form_data": {"quantity": "1"}},
+                                         crafted=[
+        # the form's field is the quantity, checked by the cart's rules like the reported one
+        ({"form_data": {"quantity": str(WATCH["max_per_order"] + 1)}},
+         all_of(toast("over_order_limit"), unchanged(CartState, "cart_json"))),
+        ({"form_data": {"quantity": {"$gt": 0}}}, all_of(toast("invalid_quantity"), unchanged(CartState, "cart_json"))),
+        ({"form_data": {"quantity": "1e3"}}, all_of(toast("invalid_quantity"), unchanged(CartState, "cart_json"))),
+        ({"form_data": ["quantity", 1]}, answered),
     ]),
     (OrderStatusState, "load"): Cases(page="/order/VX-NOPE?t=forged", crafted=[
         ({}, var(OrderStatusState, "not_found", True)),
