@@ -152,8 +152,26 @@ def context(browser, viewport):
     ctx.close()
 
 
+FAILURES = ROOT / "var" / "screenshots" / "failures"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.when == "call":
+        item.e2e_failed = outcome.get_result().failed
+
+
 @pytest.fixture
-def page(context, shop_url):
+def page(request, context, shop_url):
     pg = context.new_page()
     pg.base = shop_url  # type: ignore[attr-defined]
-    return pg
+    yield pg
+    if getattr(request.node, "e2e_failed", False) and not pg.is_closed():
+        # What the shopper saw when the test failed: CI keeps no browser, so the picture and the
+        # notifications are the evidence.
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
+        pg.screenshot(path=str(FAILURES / f"{name}.png"), full_page=True)
+        toasts = pg.locator("[data-sonner-toast]").all_inner_texts()
+        print(f"failure screenshot: var/screenshots/failures/{name}.png; notifications: {toasts}")
