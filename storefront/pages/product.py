@@ -27,7 +27,15 @@ def quantity_selector() -> rx.Component:
                        type="button"),
         rx.button("Add to cart", size="3", id="add-to-cart", type="submit", disabled=p.max_quantity < 1),
         spacing="2", align="center", wrap="wrap",
-    ), on_submit=ProductState.add_to_cart, reset_on_submit=False, no_validate=True)
+    ), add_notice(), on_submit=ProductState.add_to_cart, reset_on_submit=False, no_validate=True)
+
+
+def add_notice() -> rx.Component:
+    """The answer to "Add to cart", read out by screen readers; its line is kept so that nothing moves."""
+    refused = (ProductState.notice_code != "") & (ProductState.notice_code != "added_to_cart")
+    return rx.text(ProductState.notice, id="add-notice", size="2", role="status", aria_live="polite",
+                   color_scheme=rx.cond(refused, "red", "green"), weight="medium",
+                   data_code=ProductState.notice_code, min_height="1.5em", margin_top="0.5rem")
 
 
 def purchase(p) -> rx.Component:

@@ -6,13 +6,12 @@ from typing import Any
 
 import reflex as rx
 
-from storefront.domain.errors import ErrorCode
+from storefront.domain.errors import ErrorCode, Refusal
 from storefront.services import catalogue
 from storefront.services.catalogue import SORTS, CollectionView, ProductCard, ProductDetail
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.cart import CartState, whole_number
 from storefront.state.shop import ShopState
-from storefront.state.toasts import refusal_toast
 
 
 class HomeState(ShopState):
@@ -68,6 +67,10 @@ class ProductState(ShopState):
     product: ProductDetail | None = None
     not_found: bool = False
     quantity: str = "1"
+    # What adding to the cart said, shown beside the button rather than as a toast: on a phone a toast
+    # would cover the very button the shopper taps next.
+    notice: str = ""
+    notice_code: str = ""
 
     @rx.event
     def load(self):
@@ -76,6 +79,7 @@ class ProductState(ShopState):
         self.product = catalogue.product_detail(UnitOfWork(), slug, self._market()) if isinstance(slug, str) else None
         self.not_found = self.product is None
         self.quantity = "1"
+        self._say("", "")
 
     @rx.event
     def set_quantity(self, value: int | float | None):
@@ -85,13 +89,19 @@ class ProductState(ShopState):
 
     def _take_quantity(self, value: object) -> None:
         number = whole_number(value)
-        self.quantity = str(number) if number is not None else ""
+        quantity = str(number) if number is not None else ""
+        if quantity != self.quantity:
+            self.quantity = quantity
+            self._say("", "")  # what was said about the previous number no longer holds
+
+    def _say(self, code: str, text: str) -> None:
+        self.notice_code, self.notice = code, text
 
     @rx.event
     def step(self, delta: int):
         current = whole_number(self.quantity) or 1
         if self.product is not None and type(delta) is int and delta in (-1, 1):
-            self.quantity = str(max(1, min(self.product.max_quantity or 1, current + delta)))
+            self._take_quantity(max(1, min(self.product.max_quantity or 1, current + delta)))
 
     @rx.event
     async def add_to_cart(self, form_data: dict[str, Any] | None = None):
@@ -99,9 +109,11 @@ class ProductState(ShopState):
         if isinstance(form_data, dict) and "quantity" in form_data:
             self._take_quantity(form_data["quantity"])
         if self.product is None:
-            return refusal_toast(ErrorCode.PRODUCT_UNAVAILABLE)
-        cart = await self.get_state(CartState)
-        refusal = cart._change(self.product.reference, self.quantity, add=True)
+            refusal = Refusal(ErrorCode.PRODUCT_UNAVAILABLE)
+        else:
+            cart = await self.get_state(CartState)
+            refusal = cart._change(self.product.reference, self.quantity, add=True)
         if refusal is not None:
-            return refusal_toast(refusal)
-        return rx.toast.success(f"{self.product.name} added to your cart.", id="added_to_cart")
+            self._say(refusal.code.value, refusal.message)
+        else:
+            self._say("added_to_cart", f"{self.product.name} added to your cart.")
