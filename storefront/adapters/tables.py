@@ -212,3 +212,78 @@ class WebhookEvent(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=120)
     type: str = Field(max_length=80)
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffUser(SQLModel, table=True):
+    """A member of staff of the back office. Staff are deactivated, never deleted: the audit names them."""
+
+    __tablename__ = "staff_user"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=320)  # lower-cased
+    full_name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=32)
+    password_hash: str = Field(max_length=200)  # argon2id, encoded with its parameters
+    # Fernet token of the base32 TOTP secret (services/staff.py); pending until totp_enabled.
+    totp_secret: Optional[str] = Field(default=None, max_length=400)
+    totp_enabled: bool = False
+    # Time step of the last TOTP code accepted, so a code seen over a shoulder cannot be used again.
+    totp_last_step: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    active: bool = True
+    failed_logins: int = 0
+    # No sign-in is checked before this moment: a back-off wait, or a lock once failures reach the limit.
+    locked_until: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffRecoveryCode(SQLModel, table=True):
+    """One-time codes for a lost authenticator, stored as SHA-256 (they are random, not chosen)."""
+
+    __tablename__ = "staff_recovery_code"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_user.id", index=True)
+    code_hash: str = Field(max_length=64, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: Optional[datetime] = None
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser. Only the SHA-256 of its token is kept: a copy of the database signs no one in."""
+
+    __tablename__ = "staff_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_user.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime  # absolute end, whatever the activity
+    revoked_at: Optional[datetime] = None
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=200)
+
+
+class StaffAuditEntry(SQLModel, table=True):
+    """Append-only record of what staff did or tried (the database refuses UPDATE and DELETE).
+
+    Holds ids and codes only, never a client's or colleague's personal data, so it can be kept for
+    years and shown to an auditor."""
+
+    __tablename__ = "staff_audit"
+    __table_args__ = (
+        Index("ix_staff_audit_at", "at"),
+        Index("ix_staff_audit_staff_id", "staff_id"),
+        Index("ix_staff_audit_order_id", "order_id"),
+        Index("ix_staff_audit_action", "action"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    staff_id: Optional[int] = Field(default=None, foreign_key="staff_user.id")
+    role: str = Field(default="", max_length=32)  # the role at the time
+    action: str = Field(max_length=60)
+    outcome: str = Field(max_length=16)
+    order_id: Optional[int] = Field(default=None, foreign_key="shop_order.id")
+    subject: str = Field(default="", max_length=80)
+    before: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    after: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    ip: str = Field(default="", max_length=64)
+    detail: str = Field(default="", max_length=60)

@@ -59,6 +59,19 @@ class ErrorCode(StrEnum):
     PAYMENT_WINDOW_CLOSED = "payment_window_closed"
     ORDER_NOT_PAYABLE = "order_not_payable"
     ORDER_NOT_FOUND = "order_not_found"
+    STAFF_FORBIDDEN = "staff_forbidden"
+    # staff accounts: sign-in, second factor, account management
+    STAFF_BAD_CREDENTIALS = "staff_bad_credentials"
+    STAFF_OTP_REQUIRED = "staff_otp_required"
+    STAFF_OTP_INVALID = "staff_otp_invalid"
+    STAFF_ENROLMENT_REQUIRED = "staff_enrolment_required"
+    STAFF_ENROLMENT_INVALID = "staff_enrolment_invalid"
+    STAFF_THROTTLED = "staff_throttled"
+    STAFF_LOCKED = "staff_locked"
+    STAFF_EMAIL_INVALID = "staff_email_invalid"
+    STAFF_EMAIL_TAKEN = "staff_email_taken"
+    STAFF_ROLE_UNKNOWN = "staff_role_unknown"
+    STAFF_PASSWORD_TOO_SHORT = "staff_password_too_short"
     # anything else: no detail reaches the client
     UNEXPECTED = "unexpected"
 
@@ -123,6 +136,20 @@ MESSAGES: dict[ErrorCode, str] = {
         "Nothing has been charged. You are welcome to order again.",
     ErrorCode.ORDER_NOT_PAYABLE: "This order is not waiting for a payment.",
     ErrorCode.ORDER_NOT_FOUND: "Order not found.",
+    ErrorCode.STAFF_FORBIDDEN: "Your role does not allow this action.",
+    ErrorCode.STAFF_BAD_CREDENTIALS: "The email address or password is not right.",
+    ErrorCode.STAFF_OTP_REQUIRED: "Please enter the 6-digit code from your authenticator app, or a recovery code.",
+    ErrorCode.STAFF_OTP_INVALID: "This code is not right. Please enter the code your authenticator app shows now.",
+    ErrorCode.STAFF_ENROLMENT_REQUIRED:
+        "Your role needs a second factor. Please set up an authenticator app to finish signing in.",
+    ErrorCode.STAFF_ENROLMENT_INVALID: "This set-up link has expired. Please sign in again.",
+    ErrorCode.STAFF_THROTTLED: "Too many attempts. Please wait {seconds} seconds and try again.",
+    ErrorCode.STAFF_LOCKED:
+        "Too many failed attempts: this account is locked for {minutes} minutes. An administrator has been told.",
+    ErrorCode.STAFF_EMAIL_INVALID: "Please enter a valid email address.",
+    ErrorCode.STAFF_EMAIL_TAKEN: "A staff account with this email address exists already.",
+    ErrorCode.STAFF_ROLE_UNKNOWN: "Please choose a role from the list.",
+    ErrorCode.STAFF_PASSWORD_TOO_SHORT: "Please choose a password of at least {length} characters.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 
