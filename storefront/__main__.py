@@ -39,6 +39,26 @@ def jobs_run(_args) -> None:
     print(run_once())
 
 
+def staff_create(args) -> None:
+    """The password comes from STOREFRONT_STAFF_PASSWORD (scripts) or is typed twice, never from the command line
+    (which `ps` and the shell history would show)."""
+    from getpass import getpass
+
+    from storefront.services.staff import StaffError, create_staff
+    from storefront.services.unit_of_work import UnitOfWork
+
+    password = os.environ.get("STOREFRONT_STAFF_PASSWORD")
+    if password is None:
+        password = getpass("Password: ")
+        if getpass("Password again: ") != password:
+            raise SystemExit("staff create: the passwords differ")
+    try:
+        staff_id = create_staff(UnitOfWork(), email=args.email, password=password, role=args.role, full_name=args.name)
+    except StaffError as exc:
+        raise SystemExit(f"staff create: {exc.refusal.message}") from exc
+    print(f"staff account {staff_id} created ({args.role})")
+
+
 def _sidecars(port: int) -> list:
     """The local payment sandbox and mail catcher, when no real Stripe keys or SMTP server are configured."""
     from storefront.settings import VAR_DIR, get_settings
@@ -130,6 +150,12 @@ def main(argv: list[str] | None = None) -> None:
     jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(dest="action", required=True)
     jobs.add_parser("run", help="one round: cancel unpaid orders past their deadline, send due emails (for cron)"
                     ).set_defaults(func=jobs_run)
+    staff = sub.add_parser("staff", help="back-office accounts").add_subparsers(dest="action", required=True)
+    p = staff.add_parser("create", help="create a staff account (password from STOREFRONT_STAFF_PASSWORD, else asked)")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", required=True)
+    p.add_argument("--name", default="")
+    p.set_defaults(func=staff_create)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -6,6 +6,7 @@ holds Reflex's state holds them; a single process keeps them in memory.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from limits import parse
@@ -30,3 +31,9 @@ def hit(rule: str, *key: str) -> bool:
 def reset() -> None:
     """Forget every count (tests start from zero)."""
     _limiter().storage.reset()
+
+
+def retry_after(rule: str, *key: str) -> int:
+    """Whole seconds until `key` may be counted again under `rule` (0 when it may now)."""
+    stats = _limiter().get_window_stats(parse(rule), NAMESPACE, *key)
+    return 0 if stats.remaining > 0 else max(1, int(stats.reset_time - time.time() + 0.999))

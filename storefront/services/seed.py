@@ -10,9 +10,10 @@ from importlib import resources
 
 from sqlmodel import select
 
-from storefront.adapters.tables import Collection, Product, ProductPrice, SanctionedDestination, TermsVersion
+from storefront.adapters.tables import Collection, Product, ProductPrice, SanctionedDestination, StaffUser, TermsVersion
 from storefront.domain.destinations import default_destinations
 from storefront.adapters.sanctions_csv import load_sample
+from storefront.services import staff
 from storefront.services.sanctions import entry_count, replace_list
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -85,4 +86,22 @@ def seed_all() -> dict[str, int]:
         uow.commit()
     if entry_count() == 0:
         counts["sanctions_sample"] = replace_list(load_sample())
+    counts["staff"] = seed_staff()
     return counts
+
+
+def seed_staff() -> int:
+    """One demo account per role (seed/staff_demo.json), TOTP roles already enrolled with the file's secret."""
+    accounts = json.loads((SEED / "staff_demo.json").read_text(encoding="utf-8"))["accounts"]
+    with UnitOfWork().reading() as s:
+        existing = set(s.exec(select(StaffUser.email)).all())
+    created = 0
+    for row in accounts:
+        if row["email"] in existing:
+            continue
+        staff_id = staff.create_staff(UnitOfWork(), email=row["email"], password=row["password"], role=row["role"],
+                                      full_name=row["full_name"])
+        if row.get("totp_secret"):
+            staff.enrol_known_secret(UnitOfWork(), staff_id, row["totp_secret"])
+        created += 1
+    return created
