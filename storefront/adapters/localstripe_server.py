@@ -11,12 +11,19 @@ it runs localstripe's own aiohttp app on 127.0.0.1 with a per-instance state fil
 
 Only the command that starts the sandbox imports this module; what the shop needs to talk to the
 sandbox (address, keys, its differences from Stripe) is in `adapters/sandbox.py`.
+
+`_adapt_localstripe` teaches localstripe what the back office needs and real Stripe does; each
+adaptation says which Stripe behaviour it copies. They only ever run in the sandbox process: the
+shop's gateway sends real Stripe's parameters and reads real Stripe's fields, and nothing in the
+production path knows they exist. Test support that Stripe offers through its dashboard or test
+clocks instead (expiring a hold now, a saved card that stops paying) is on private `/_config/` routes.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import hashlib
 import json
 import os
 import pickle
@@ -30,6 +37,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from storefront.rules import load as load_rules
 
 from storefront.adapters.sandbox import JS_PATH, LOOPBACK, url as sandbox_url
 
@@ -95,6 +104,41 @@ def register_webhook(
         raise LocalStripeError(f"localstripe at {base_url} is not reachable: {exc}") from exc
 
 
+def _config_post(base_url: str, path: str, body: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        f"{base_url}/_config/{path}", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        raise LocalStripeError(f"localstripe refused {path} ({exc.code}): {exc.read()[:200]!r}") from exc
+    except OSError as exc:
+        raise LocalStripeError(f"localstripe at {base_url} is not reachable: {exc}") from exc
+
+
+def expire_hold(base_url: str, intent_id: str) -> None:
+    """Test support: let an uncaptured hold lapse now, as Stripe does at the charge's `capture_before`.
+
+    The intent becomes `canceled` with `cancellation_reason` "automatic", its charge is released in
+    full, and `charge.expired` then `payment_intent.canceled` are sent to the registered webhooks.
+    Real Stripe has no such call (its test clocks do not cover PaymentIntents): there the hold simply
+    lapses after its window (`[hold_windows]` in rules/payments.toml).
+    """
+    _config_post(base_url, f"payment_intents/{urllib.parse.quote(intent_id, safe='')}/expire", {})
+
+
+def decline_card(base_url: str, card_id: str, decline_code: str = "insufficient_funds") -> None:
+    """Test support: from now on the issuer refuses every charge on this saved card with `decline_code`.
+
+    Stripe's test cards that decline for a stated reason (4000000000009995 insufficient funds, ...)
+    cannot be saved to a customer at all, on Stripe as in localstripe, so they cannot show a renewal
+    on a card that was good at checkout and is not any more; this stands in for that.
+    """
+    _config_post(base_url, f"cards/{urllib.parse.quote(card_id, safe='')}/decline", {"decline_code": decline_code})
+
+
 @dataclass
 class LocalStripe:
     """A running sandbox. `stop()` only ends a process this handle started, never a shared one."""
@@ -109,6 +153,12 @@ class LocalStripe:
 
     def register_webhook(self, url: str, secret: str, *, name: str = "storefront", events: list[str] | None = None) -> None:
         register_webhook(self.url, url, secret, name=name, events=events)
+
+    def expire_hold(self, intent_id: str) -> None:
+        expire_hold(self.url, intent_id)
+
+    def decline_card(self, card_id: str, decline_code: str = "insufficient_funds") -> None:
+        decline_card(self.url, card_id, decline_code)
 
     def stop(self, timeout: float = 5.0) -> None:
         process, self._process = self._process, None
@@ -220,6 +270,364 @@ def _relocate_store(state_file: str | None) -> None:
     resources.Store.dump_to_disk = dump
     resources.store.try_load_from_disk()
 
+# -- what localstripe is taught (sandbox process only) -------------------------------------------
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600  # Stripe keeps an idempotent result for at least 24 hours
+_IDEMPOTENCY_PREFIX = "_idempotency:"  # store keys no localstripe object type starts with
+SETUP_FUTURE_USAGES = ("off_session", "on_session")
+CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+# Stripe's 3-D Secure test cards: 4000002500003155 needs authentication on-session but not for
+# off-session payments once set up (saved with setup_future_usage); the others always need it.
+SET_UP_SKIPS_AUTHENTICATION = frozenset({"4000002500003155"})
+
+
+def hold_window_seconds(brand: str, initiator: str) -> int:
+    """How long a hold lasts by card network and who initiated it ("customer" or "merchant").
+
+    From `[hold_windows]` in rules/payments.toml; a network not listed gets the `default` row.
+    """
+    windows = load_rules("payments")["hold_windows"]
+    row = windows.get((brand or "").lower(), windows["default"])
+    return int(round(float(row[f"{initiator}_days"]) * 86400))
+
+
+def _adapt_localstripe() -> None:
+    """Make localstripe 1.15 behave as Stripe does where the back office relies on it.
+
+    Each patch names the Stripe behaviour it copies. Called once, before `localstripe.server` is
+    imported (its routes bind the handlers at import time).
+    """
+    from localstripe import resources as r
+    from localstripe.errors import UserError
+
+    from storefront.domain.cards import canonical_brand
+
+    PaymentIntent, Charge, Refund, PaymentMethod = r.PaymentIntent, r.Charge, r.Refund, r.PaymentMethod
+
+    def card_error(message: str, contents: dict[str, Any]) -> UserError:
+        err = UserError(402, message, contents)
+        err.body["error"]["type"] = "card_error"  # what Stripe calls a decline (localstripe: invalid_request_error)
+        return err
+
+    # 1. setup_future_usage (localstripe: 400 "Unexpected setup_future_usage"). Stripe saves the card
+    #    for later off-session use once the intent succeeds; the card is remembered as set up, which
+    #    is what lets 4000002500003155 pay off-session without authentication afterwards.
+    #    off_session=true is remembered on the intent (localstripe validates it, then forgets it).
+    init = PaymentIntent.__init__
+
+    def pi_init(self, *args, setup_future_usage=None, _off_session=False, **kwargs):
+        if setup_future_usage not in (None, "", *SETUP_FUTURE_USAGES):
+            raise UserError(400, "Invalid setup_future_usage", {"param": "setup_future_usage"})
+        init(self, *args, **kwargs)
+        self.setup_future_usage = setup_future_usage or None
+        self.cancellation_reason = None
+        self._off_session = bool(_off_session)
+
+    PaymentIntent.__init__ = pi_init
+
+    create = PaymentIntent._api_create.__func__
+
+    def pi_create(cls, confirm=None, off_session=None, **data):
+        return create(cls, confirm=confirm, off_session=off_session,
+                      _off_session=r.try_convert_to_bool(off_session) is True, **data)
+
+    PaymentIntent._api_create = classmethod(pi_create)
+
+    # 2. Off-session confirmation (Stripe: no 3-D Secure challenge can be shown, so a card that needs
+    #    one fails with 402 `authentication_required`, the intent back to requires_payment_method;
+    #    a card set up earlier with setup_future_usage that the issuer exempts is charged directly).
+    confirm = PaymentIntent._confirm
+
+    def pi_confirm(self, on_failure_now):
+        if not getattr(self, "_off_session", False):
+            return confirm(self, on_failure_now)
+        self._authentication_failed = False
+        pm = PaymentMethod._api_retrieve(self.payment_method)
+        if pm._requires_authentication() and not (
+                getattr(pm, "_storefront_set_up", False) and getattr(pm, "_card_number", "") in SET_UP_SKIPS_AUTHENTICATION):
+            self._storefront_error = {
+                "code": "authentication_required", "decline_code": "authentication_required", "type": "card_error",
+                "message": "Your card was declined. This transaction requires authentication.",
+                "payment_method": {"id": pm.id, "object": pm.object},
+            }
+            self.payment_method = None
+            r.schedule_webhook(r.Event("payment_intent.payment_failed", self))
+            raise card_error(self._storefront_error["message"], {
+                "code": "authentication_required", "decline_code": "authentication_required",
+                "payment_intent": self._export()})
+        return self._create_charge(on_failure_now=on_failure_now)
+
+    PaymentIntent._confirm = pi_confirm
+
+    def last_payment_error(self):
+        if getattr(self, "_storefront_error", None) and self.payment_method is None:
+            return dict(self._storefront_error)
+        error = original_last_payment_error.fget(self)
+        if error and self.latest_charge is not None and getattr(self.latest_charge, "_decline_code", None):
+            error = {**error, "decline_code": self.latest_charge._decline_code, "type": "card_error"}
+        return error
+
+    original_last_payment_error = PaymentIntent.last_payment_error
+    PaymentIntent.last_payment_error = property(last_payment_error)
+
+    # 3. capture_before on the charge (Stripe: payment_method_details.card.capture_before), from the
+    #    hold windows per network and initiator (customer at checkout, merchant off-session).
+    create_charge = PaymentIntent._create_charge
+
+    def pi_create_charge(self, on_failure_now):
+        try:
+            create_charge(self, on_failure_now)
+        finally:
+            charge = self.latest_charge
+            if charge is not None and not getattr(charge, "payment_method_details", None):
+                pm = PaymentMethod._api_retrieve(charge.payment_method)
+                card = getattr(pm, "card", None)  # a PaymentMethod has a card; a card source is the card
+                brand = card.get("brand") if isinstance(card, dict) else getattr(pm, "brand", None)
+                last4 = card.get("last4") if isinstance(card, dict) else getattr(pm, "last4", None)
+                initiator = "merchant" if getattr(self, "_off_session", False) else "customer"
+                details: dict[str, Any] = {"brand": canonical_brand(brand or "visa"), "last4": last4}
+                if self.capture_method == "manual" and charge.status == "succeeded":
+                    details["capture_before"] = charge.created + hold_window_seconds(details["brand"], initiator)
+                charge.payment_method_details = {"type": "card", "card": details}
+        if self.latest_charge is not None and self.latest_charge.status == "succeeded" and self.setup_future_usage:
+            pm = PaymentMethod._api_retrieve(self.payment_method)
+            pm._storefront_set_up = True
+
+    PaymentIntent._create_charge = pi_create_charge
+
+    # 4. A saved card that the issuer refuses from now on, with Stripe's decline_code on the error
+    #    (localstripe only says code card_declined, and puts no payment_intent in the error).
+    charging_is_declined = PaymentMethod._charging_is_declined
+
+    def pm_charging_is_declined(self):
+        return bool(getattr(self, "_storefront_decline_code", None)) or charging_is_declined(self)
+
+    PaymentMethod._charging_is_declined = pm_charging_is_declined
+    set_auth_failure = Charge._set_auth_failure
+
+    def charge_set_auth_failure(self):
+        set_auth_failure(self)
+        code = getattr(PaymentMethod._api_retrieve(self.payment_method), "_storefront_decline_code", None)
+        if code:
+            self._decline_code = code
+            self.outcome = {"type": "issuer_declined", "reason": code}
+
+    Charge._set_auth_failure = charge_set_auth_failure
+
+    def charge_raise_failure(self):
+        contents: dict[str, Any] = {"code": self.failure_code, "charge": self.id}
+        if getattr(self, "_decline_code", None):
+            contents["decline_code"] = self._decline_code
+        if self.payment_intent:
+            contents["payment_intent"] = PaymentIntent._api_retrieve(self.payment_intent)._export()
+        raise card_error(self.failure_message, contents)
+
+    Charge._raise_failure = charge_raise_failure
+
+    # 5. Partial capture as Stripe reports it: the charge says `amount_captured`, and the released rest
+    #    counts in `amount_refunded` (localstripe booked it as a Refund object, which Stripe does not
+    #    create); the intent says `amount_received` and `amount_capturable`. A PaymentIntent is
+    #    captured once; capturing anything but a held intent is 400 payment_intent_unexpected_state.
+    def charge_capture(self, amount, on_success=None):
+        amount = self.amount if amount is None else r.try_convert_to_int(amount)
+        if not (type(amount) is int and amount > 0):
+            raise UserError(400, "Invalid amount_to_capture", {"param": "amount_to_capture"})
+        if amount > self.amount:
+            raise UserError(400, f"amount_to_capture ({amount}) is greater than the amount held ({self.amount})",
+                            {"code": "amount_too_large", "param": "amount_to_capture"})
+        if self.captured is not False or self.status != "succeeded":
+            raise UserError(400, "This charge cannot be captured.", {"code": "charge_already_captured"})
+
+        def captured():
+            self.captured = True
+            self._amount_captured = amount
+            if on_success:
+                on_success()
+
+        self._trigger_payment(on_success=captured)
+
+    Charge._capture = charge_capture
+
+    def amount_captured(self):
+        if not self.captured:
+            return 0
+        return getattr(self, "_amount_captured", self.amount)  # state files from before this adaptation
+
+    def released(self):
+        if self.captured:
+            return self.amount - amount_captured(self)
+        return self.amount if getattr(self, "_released", False) else 0
+
+    Charge.amount_captured = property(amount_captured)
+    Charge.amount_refunded = property(lambda self: released(self) + sum(x.amount for x in self.refunds._list))
+
+    def amount_received(self):
+        charge = self.latest_charge
+        return charge.amount_captured if charge is not None and charge.status == "succeeded" else 0
+
+    PaymentIntent.amount_received = property(amount_received)
+    PaymentIntent.amount_capturable = property(lambda self: self.amount if self.status == "requires_capture" else 0)
+
+    def pi_capture(cls, id, amount_to_capture=None, **kwargs):
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+        obj = cls._api_retrieve(id)
+        if obj.status != "requires_capture":
+            raise UserError(400, f"This PaymentIntent could not be captured because it has a status of {obj.status}.",
+                            {"code": "payment_intent_unexpected_state"})
+        obj.latest_charge._capture(amount=amount_to_capture, on_success=obj._on_success)
+        return obj
+
+    PaymentIntent._api_capture = classmethod(pi_capture)
+
+    # 6. Cancel with Stripe's cancellation_reason; the hold's charge is released in full (Stripe
+    #    refunds the uncaptured charge). Cancelling a cancelled or captured intent is 400
+    #    payment_intent_unexpected_state (localstripe: a bare "Bad request").
+    cancel = PaymentIntent._api_cancel.__func__
+
+    def pi_cancel(cls, id, cancellation_reason=None, **kwargs):
+        if cancellation_reason not in (None, *CANCELLATION_REASONS):
+            raise UserError(400, "Invalid cancellation_reason", {"param": "cancellation_reason"})
+        obj = cls._api_retrieve(id)
+        if obj.status in ("canceled", "succeeded", "processing"):
+            raise UserError(400, f"You cannot cancel this PaymentIntent because it has a status of {obj.status}.",
+                            {"code": "payment_intent_unexpected_state"})
+        obj = cancel(cls, id, **kwargs)
+        obj.cancellation_reason = cancellation_reason
+        if obj.latest_charge is not None:
+            obj.latest_charge._released = True
+        return obj
+
+    PaymentIntent._api_cancel = classmethod(pi_cancel)
+
+    # 7. Refunds as Stripe makes them: of captured money only, never more than is left unrefunded
+    #    (400 amount_too_large; charge_already_refunded once nothing is left), by default the rest,
+    #    with a `reason`, and naming the payment intent even when asked by charge.
+    #    Difference kept: Stripe would treat a refund of an uncaptured hold as releasing it; here it
+    #    is refused, and the shop cancels holds instead.
+    refund_init = Refund.__init__
+
+    def refund_new(self, charge=None, payment_intent=None, amount=None, metadata=None, reason=None, **kwargs):
+        if reason not in (None, *REFUND_REASONS):
+            raise UserError(400, "Invalid reason", {"param": "reason"})
+        charge_obj = None
+        if payment_intent is not None and isinstance(payment_intent, str):
+            charge_obj = PaymentIntent._api_retrieve(payment_intent).latest_charge
+            if charge_obj is None:
+                raise UserError(400, f"PaymentIntent {payment_intent} has no charge to refund.",
+                                {"code": "charge_not_captured"})
+        elif isinstance(charge, str):
+            charge_obj = Charge._api_retrieve(charge)
+        if charge_obj is not None and charge_obj.status == "succeeded":
+            if not charge_obj.captured:
+                raise UserError(400, "This charge has not been captured; cancel the payment intent to release it.",
+                                {"code": "charge_not_captured"})
+            left = charge_obj.amount_captured - sum(x.amount for x in charge_obj.refunds._list)
+            asked = left if amount is None else r.try_convert_to_int(amount)
+            if left <= 0:
+                raise UserError(400, f"Charge {charge_obj.id} has already been refunded.",
+                                {"code": "charge_already_refunded"})
+            if type(asked) is int and asked > left:
+                raise UserError(400, f"Refund amount ({asked}) is greater than unrefunded amount on charge ({left})",
+                                {"code": "amount_too_large", "param": "amount"})
+            amount = asked
+        refund_init(self, charge=charge, payment_intent=payment_intent, amount=amount, metadata=metadata, **kwargs)
+        self.reason = reason
+        if self.payment_intent is None:
+            self.payment_intent = Charge._api_retrieve(self.charge).payment_intent
+
+    Refund.__init__ = refund_new
+
+    # Handlers are bound into localstripe's route table when resources is imported.
+    rebound = {
+        "/v1/payment_intents/{id}/cancel": PaymentIntent._api_cancel,
+        "/v1/payment_intents/{id}/capture": PaymentIntent._api_capture,
+    }
+    r.extra_apis[:] = [(method, url, rebound.get(url, func)) for method, url, func in r.extra_apis]
+    r.extra_apis.extend((
+        ("POST", "/_config/payment_intents/{id}/expire", _expire_intent),
+        ("POST", "/_config/cards/{id}/decline", _decline_card),
+    ))
+
+
+def _expire_intent(id: str, **_: Any) -> Any:
+    """Test support (see `expire_hold`): the hold lapses now, as Stripe cancels it at capture_before."""
+    from localstripe import resources as r
+    from localstripe.errors import UserError
+
+    intent = r.PaymentIntent._api_retrieve(id)
+    if intent.status != "requires_capture":
+        raise UserError(400, f"Only a held payment intent can lapse (this one is {intent.status}).")
+    intent._canceled = True
+    intent.cancellation_reason = "automatic"
+    intent.latest_charge._released = True
+    r.schedule_webhook(r.Event("charge.expired", intent.latest_charge))
+    r.schedule_webhook(r.Event("payment_intent.canceled", intent))
+    return intent
+
+
+def _decline_card(id: str, decline_code: str = "insufficient_funds", **_: Any) -> Any:
+    """Test support (see `decline_card`): the issuer refuses further charges on this saved card."""
+    from localstripe import resources as r
+    from localstripe.errors import UserError
+
+    if not isinstance(decline_code, str) or not decline_code:
+        raise UserError(400, "decline_code is required")
+    card = r.PaymentMethod._api_retrieve(id)
+    card._storefront_decline_code = decline_code
+    return card
+
+
+def _idempotency_middleware(store: dict) -> Any:
+    """Stripe's idempotent requests (localstripe ignores the `Idempotency-Key` header).
+
+    A POST with a key the account used before, within 24 hours, gets the first answer again
+    (`Idempotent-Replayed: true`) and changes nothing; with different parameters it is refused (400
+    idempotency_error); while the first is still running, 409. As on Stripe, only answers of a
+    request that ran are kept (success, or a card decline), not refused or failed ones. Kept in the
+    store, so a state file keeps them across restarts.
+    """
+    from aiohttp import web
+
+    running: set[str] = set()
+
+    def error(status: int, message: str) -> web.Response:
+        return web.json_response({"error": {"type": "idempotency_error", "message": message}}, status=status)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key or not request.path.startswith("/v1/"):
+            return await handler(request)
+        body = await request.read()  # aiohttp keeps it for the handler
+        slot = _IDEMPOTENCY_PREFIX + hashlib.sha256(
+            f"{request.headers.get('Authorization', '')}\0{key}".encode()).hexdigest()
+        request_hash = hashlib.sha256(request.path.encode() + b"\0" + body).hexdigest()
+        kept = store.get(slot)
+        if kept is not None and time.time() - kept["at"] > IDEMPOTENCY_TTL_SECONDS:
+            del store[slot]
+            kept = None
+        if kept is not None:
+            if kept["request"] != request_hash:
+                return error(400, "Keys for idempotent requests can only be used with the same parameters "
+                                  "they were first used with.")
+            return web.Response(body=kept["body"], status=kept["status"], content_type="application/json",
+                                headers={"Idempotent-Replayed": "true"})
+        if slot in running:
+            return error(409, "There is currently another in-progress request using this idempotency key.")
+        running.add(slot)
+        try:
+            response = await handler(request)
+            if isinstance(response, web.Response) and (200 <= response.status < 300 or response.status == 402):
+                store[slot] = {"request": request_hash, "status": response.status, "body": response.body,
+                               "at": time.time()}
+            return response
+        finally:
+            running.discard(slot)
+
+    return middleware
+
 
 def _serve(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="localstripe on loopback with its own state file")
@@ -232,7 +640,10 @@ def _serve(argv: list[str] | None = None) -> None:
     from aiohttp import web
 
     _relocate_store(args.state_file)
-    from localstripe import server
+    _adapt_localstripe()
+    from localstripe import resources, server
+
+    server.app.middlewares.insert(0, _idempotency_middleware(resources.store))
 
     # localstripe reports webhook deliveries on this logger; keep them visible in the log file.
     logger = logging.getLogger("aiohttp.access")

@@ -12,6 +12,10 @@ Only parameters that both real Stripe and localstripe 1.15 accept are sent; loca
 any unknown parameter with 400 "Unexpected <name>". Where the two differ the gateway switches on
 `sandbox` and asks `adapters/sandbox.py`, which holds what is peculiar to the sandbox.
 
+Every call that moves money (authorize, authorize_off_session, capture, refund, cancel) sends an
+`Idempotency-Key`: Stripe answers a repeated key with the first result, so a retry moves money once.
+The sandbox does the same (adapted in `localstripe_server`).
+
 Calls are blocking; callers run them in a worker thread, never on the event loop.
 """
 
@@ -91,6 +95,28 @@ class Authorization:
     @property
     def held(self) -> bool:
         return self.status == "held"
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What a capture charged. A PaymentIntent is captured once: the rest of the hold is released then
+    (`released_minor`; Stripe counts it in the charge's `amount_refunded`, yet nothing was charged for it)."""
+
+    intent_id: str
+    amount_minor: int
+    currency: str
+    released_minor: int
+
+
+@dataclass(frozen=True)
+class Refund:
+    """Money given back of a capture. `status` is Stripe's: succeeded, pending, requires_action, failed, canceled."""
+
+    refund_id: str
+    intent_id: str
+    amount_minor: int
+    currency: str
+    status: str
 
 
 def _field(obj: Any, *path: str) -> Any:
@@ -246,7 +272,8 @@ class StripeGateway:
     ) -> Authorization:
         """Hold `amount` on the saved card without charging it (capture_method=manual).
 
-        A decline is a normal outcome, returned as status "declined", not raised.
+        A decline is a normal outcome, returned as status "declined", not raised. The card is set up
+        for later off-session holds (setup_future_usage), which the checkout's consent covers.
         """
         meta = {str(k): str(v) for k, v in (metadata or {}).items()}
         params: dict[str, Any] = {
@@ -258,6 +285,9 @@ class StripeGateway:
             "confirm": True,
             # Cards only: otherwise real Stripe wants a return_url for redirect-based methods.
             "payment_method_types": ["card"],
+            # The client consents at the card step to the card being kept to charge the shipments
+            # and renew the hold off-session; Stripe then sets the card up for merchant-initiated use.
+            "setup_future_usage": "off_session",
             "metadata": meta,
             "expand": ["latest_charge"],
         }
@@ -283,14 +313,129 @@ class StripeGateway:
 
     def retrieve(self, intent_id: str) -> Authorization:
         """The intent's state now: after 3-D Secure in the browser (PAY-4), or when a webhook says it changed."""
+        return self._authorization(self._intent(intent_id))
+
+    def _intent(self, intent_id: str) -> Any:
         try:
-            intent = self._client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
+            return self._client.v1.payment_intents.retrieve(intent_id, params={"expand": ["latest_charge"]})
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
-        return self._authorization(intent)
 
-    def cancel(self, intent_id: str, idempotency_key: str | None = None) -> None:
-        """Release the hold. Cancelling an already cancelled intent is a no-op, so retries are safe."""
+    def authorize_off_session(
+        self,
+        *,
+        customer_id: str,
+        payment_method_id: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> Authorization:
+        """A new hold on the saved card without the client (merchant-initiated): a renewal, or the rest
+        of an order after a partial shipment.
+
+        Held: status "held", with Stripe's `capture_before` (shorter than at checkout for some networks).
+        The issuer wants the client to authenticate: status "requires_action", decline_code
+        "authentication_required" and the intent's client_secret, so the client can be asked to come
+        back and confirm it on-session. Any other refusal raises CardDeclined with Stripe's decline_code
+        (e.g. "insufficient_funds").
+        """
+        if amount_minor <= 0:
+            raise ValueError("a hold needs a positive amount")
+        amount = _money(amount_minor, currency)
+        params: dict[str, Any] = {
+            "amount": amount_minor,
+            "currency": currency.lower(),
+            "customer": customer_id,
+            "payment_method": payment_method_id,
+            "payment_method_types": ["card"],
+            "capture_method": "manual",
+            "confirm": True,
+            "off_session": True,
+            "metadata": {str(k): str(v) for k, v in metadata.items()},
+            "expand": ["latest_charge"],
+        }
+        try:
+            intent = self._client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.CardError as exc:
+            if _decline_code(exc) == "authentication_required" or exc.code == "authentication_required":
+                return Authorization(
+                    intent_id=_field(exc.error, "payment_intent", "id"),
+                    status="requires_action",
+                    client_secret=_field(exc.error, "payment_intent", "client_secret"),
+                    amount=amount,
+                    decline_code="authentication_required",
+                    decline_message=exc.user_message,
+                )
+            raise _translate(exc) from exc
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        auth = self._authorization(intent)
+        if auth.status == "declined":
+            raise CardDeclined(auth.decline_message or "The card was declined.", auth.decline_code)
+        return auth
+
+    def capture(self, intent_id: str, *, amount_minor: int, idempotency_key: str) -> Capture:
+        """Charge `amount_minor` of the hold (what shipped) and release the rest: Stripe captures an intent once.
+
+        Capturing again what was already captured (another key, same amount) returns that capture;
+        anything else on an intent that is not held raises PaymentGatewayError with Stripe's code
+        (payment_intent_unexpected_state; amount_too_large above the hold).
+        """
+        if amount_minor <= 0:
+            raise ValueError("a capture needs a positive amount; cancel the hold to charge nothing")
+        try:
+            intent = self._client.v1.payment_intents.capture(
+                intent_id,
+                params={"amount_to_capture": amount_minor, "expand": ["latest_charge"]},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.InvalidRequestError as exc:
+            intent = self._intent(intent_id)
+            if intent.status != "succeeded" or self._captured_minor(intent) != amount_minor:
+                raise _translate(exc) from exc
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        captured = self._captured_minor(intent)
+        return Capture(
+            intent_id=intent.id,
+            amount_minor=captured,
+            currency=intent.currency.upper(),
+            released_minor=_released_minor(intent),
+        )
+
+    def refund(
+        self, intent_id: str, *, amount_minor: int, idempotency_key: str, reason: str = "requested_by_customer"
+    ) -> Refund:
+        """Give back `amount_minor` of what was captured on the intent.
+
+        Stripe refuses more than is left unrefunded (PaymentGatewayError, code amount_too_large, or
+        charge_already_refunded once nothing is left); `reason` is Stripe's (requested_by_customer,
+        duplicate, fraudulent).
+        """
+        if amount_minor <= 0:
+            raise ValueError("a refund needs a positive amount")
+        try:
+            refund = self._client.v1.refunds.create(
+                params={"payment_intent": intent_id, "amount": amount_minor, "reason": reason},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return Refund(
+            refund_id=refund.id,
+            intent_id=intent_id,
+            amount_minor=int(refund.amount),
+            currency=str(refund.currency).upper(),
+            status=str(refund.status),
+        )
+
+    def cancel(self, intent_id: str, *, idempotency_key: str | None = None) -> None:
+        """Release the hold. Cancelling an already cancelled (or lapsed) intent is a no-op, so retries are safe.
+
+        Pass an idempotency key wherever the caller has one; without it a retry is still safe, because
+        a second cancel is refused by Stripe and then found already done.
+        """
         try:
             self._client.v1.payment_intents.cancel(intent_id, options=_options(idempotency_key))
         except stripe.InvalidRequestError as exc:
@@ -345,14 +490,22 @@ class StripeGateway:
         )
 
     def _captured_minor(self, intent: Any) -> int:
-        if self.sandbox:
-            return localstripe.captured_minor(intent)
         return int(_field(intent, "amount_received") or 0)
 
     def _refunded_minor(self, intent: Any) -> int:
-        if self.sandbox:
-            return localstripe.refunded_minor(intent)
-        return int(_field(intent, "latest_charge", "amount_refunded") or 0)
+        """Refunds only: Stripe's `amount_refunded` also counts the hold released at a partial capture."""
+        if _field(intent, "status") != "succeeded":
+            return 0
+        return max(0, int(_field(intent, "latest_charge", "amount_refunded") or 0) - _released_minor(intent))
+
+
+def _released_minor(intent: Any) -> int:
+    """The part of a captured hold that was not charged (the charge's amount less what it captured)."""
+    charge = _field(intent, "latest_charge")
+    amount, captured = _field(charge, "amount"), _field(charge, "amount_captured")
+    if amount is None or captured is None:  # charge not expanded: the intent says the same
+        amount, captured = _field(intent, "amount"), _field(intent, "amount_received")
+    return max(0, int(amount or 0) - int(captured or 0)) if _field(intent, "status") == "succeeded" else 0
 
 
 def _options(idempotency_key: str | None) -> dict[str, Any]:
@@ -360,6 +513,6 @@ def _options(idempotency_key: str | None) -> dict[str, Any]:
 
 
 def _capture_before(intent: Any) -> datetime | None:
-    """Stripe's own deadline for the hold; localstripe's charges have no payment_method_details, hence None."""
+    """Stripe's own deadline for the hold, from the charge (the sandbox reports it from rules/payments.toml)."""
     stamp = _field(intent, "latest_charge", "payment_method_details", "card", "capture_before")
     return datetime.fromtimestamp(int(stamp), UTC) if stamp else None

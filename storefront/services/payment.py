@@ -3,8 +3,9 @@
 Each attempt is claimed first in our own database (a row with a unique idempotency key derived from
 the order), so a double click, a reconnect or a resent event finds the claim and does not hold the
 card twice; the gateway is called outside any transaction; the outcome, the order's new status, its
-events and the confirmation email are then written in one transaction. The sandbox ignores Stripe
-idempotency keys, so our records are what enforce this.
+events and the confirmation email are then written in one transaction. Every gateway call that moves
+money also carries an idempotency key derived from the same record, which Stripe (and the sandbox)
+answer with the first result.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def authorize(uow: UnitOfWork, reference: str, token: str, *, browser: str | Non
     gw = gw or gateway()
     for intent_id in claimed.abandoned:
         try:
-            gw.cancel(intent_id)
+            gw.cancel(intent_id, idempotency_key=f"{intent_id}:abandoned")
         except PaymentGatewayError:
             pass  # an unconfirmed intent lapses by itself; the new attempt must not wait for this
     with uow.reading() as s:

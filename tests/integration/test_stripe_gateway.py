@@ -1,9 +1,8 @@
 """The Stripe gateway against the localstripe sandbox (same API and SDK as real Stripe).
 
-What localstripe cannot show (card brands other than Visa, `capture_before`, what real Stripe reports
-about captures, refunds and lapsed holds) is proven on Stripe objects built locally with `construct_from`.
-Capture and refund are not the shop's to do yet: where a test needs them, it does them at the provider
-directly, as staff would in the Stripe dashboard.
+What localstripe cannot show (card brands other than Visa, what real Stripe reports about captures,
+refunds and lapsed holds) is proven on Stripe objects built locally with `construct_from`. Capture,
+refund and off-session holds through the gateway are in `test_stripe_back_office.py`.
 """
 
 from __future__ import annotations
@@ -62,13 +61,14 @@ def test_hold_is_manual_capture_for_the_exact_amount(stripe_gateway, saved_card,
     assert auth.status == "held" and auth.held
     assert auth.amount == amount
     assert auth.client_secret is None and auth.decline_code is None
-    assert auth.capture_before is None  # sandbox charges carry no payment_method_details
+    assert auth.capture_before is not None  # Stripe's deadline for the hold, from the charge
     raw = stripe_test_client.v1.payment_intents.retrieve(auth.intent_id, params={"expand": ["latest_charge"]})
     assert raw.capture_method == "manual"
     assert raw.amount == amount.minor and raw.currency == amount.currency.lower()
     assert raw.latest_charge.captured is False  # held, not charged
     assert raw.metadata["order"] == "W-1"
     assert raw.metadata["description"] == "Order W-1"  # sandbox refuses `description`
+    assert raw.setup_future_usage == "off_session"  # the card is kept for the shipments and renewals
 
 
 @pytest.mark.clause("PAY-5")
@@ -117,16 +117,19 @@ def test_retrieve_reports_what_was_captured_and_refunded_at_the_provider(stripe_
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"status": "succeeded", "amount_received": 60_000, "latest_charge": {"id": "ch_1", "object": "charge",
-                                                                               "amount_refunded": 10_000}},
+        # 60 000 of 100 000 captured, 40 000 released (Stripe counts it as refunded), then 10 000 refunded
+        ({"status": "succeeded", "amount_received": 60_000,
+          "latest_charge": {"id": "ch_1", "object": "charge", "amount": 100_000, "amount_captured": 60_000,
+                            "amount_refunded": 50_000}},
          ("captured", 60_000, 10_000)),
+        ({"status": "succeeded", "amount_received": 60_000, "latest_charge": "ch_1"}, ("captured", 60_000, 0)),
         ({"status": "requires_capture", "amount_received": 0}, ("held", 0, 0)),
         ({"status": "canceled", "cancellation_reason": "automatic"}, ("expired", 0, 0)),
         ({"status": "canceled", "cancellation_reason": "expired"}, ("expired", 0, 0)),
         ({"status": "canceled", "cancellation_reason": "requested_by_customer"}, ("canceled", 0, 0)),
         ({"status": "canceled", "cancellation_reason": None}, ("canceled", 0, 0)),
     ],
-    ids=["captured-then-refunded", "held", "lapsed-automatic", "lapsed-expired", "cancelled-on-request", "cancelled"],
+    ids=["captured-then-refunded", "captured-charge-not-expanded", "held", "lapsed-automatic", "lapsed-expired", "cancelled-on-request", "cancelled"],
 )
 def test_what_real_stripe_reports_about_an_intent_is_read(fields, expected):
     """Real Stripe says what was received and refunded, and why it cancelled an intent (a lapsed hold)."""
