@@ -25,7 +25,7 @@ def _products(engine, **where):
 
 @pytest.mark.clause("GTC-3.1")
 def test_seed_is_idempotent_and_catalogue_is_large_enough(database):
-    assert seed_all() == {"collections": 0, "products": 0, "prices": 0, "destinations": 0, "terms": 0}
+    assert seed_all() == {"collections": 0, "products": 0, "prices": 0, "destinations": 0, "terms": 0, "staff": 0}
     listed = catalogue.list_products(UnitOfWork(), country("CH"))
     assert len(listed) >= 12
     assert len({c.collection for c in listed}) >= 3
