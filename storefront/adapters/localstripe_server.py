@@ -43,6 +43,10 @@ from storefront.rules import load as load_rules
 from storefront.adapters.sandbox import JS_PATH, LOOPBACK, url as sandbox_url
 
 _SANDBOX_MARKER = b"LOCALSTRIPE_BASE_API"
+# Bumped whenever `_adapt_localstripe` changes what the sandbox does, so a sandbox left running by an
+# older start is not silently reused (it would refuse setup_future_usage, for one).
+ADAPTATIONS = 1
+ADAPTATIONS_PATH = "/_config/adaptations"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,6 +65,15 @@ def is_sandbox_listening(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(url + JS_PATH, timeout=timeout) as response:
             return response.status == 200 and _SANDBOX_MARKER in response.read()
+    except (OSError, ValueError):
+        return False
+
+
+def is_adapted(url: str, timeout: float = 1.0) -> bool:
+    """True when the sandbox at `url` runs this module's adaptations (version `ADAPTATIONS`), not an older start."""
+    try:
+        with urllib.request.urlopen(url + ADAPTATIONS_PATH, timeout=timeout) as response:
+            return json.loads(response.read()).get("adaptations") == ADAPTATIONS
     except (OSError, ValueError):
         return False
 
@@ -234,6 +247,10 @@ def ensure_running(
     """Reuse a sandbox already on `port` (another worker's, or one left by a previous run), else start one."""
     url = sandbox_url(port)
     if is_sandbox_listening(url):
+        if not is_adapted(url):
+            raise LocalStripeError(
+                f"the payment sandbox on port {port} was started by an older version of the shop (it lacks the "
+                "capture, refund and off-session adaptations): stop that process and start again")
         return LocalStripe(url=url, port=port)
     if _port_in_use(port):
         raise LocalStripeError(f"port {port} is taken by something that is not localstripe")
@@ -390,7 +407,8 @@ def _adapt_localstripe() -> None:
                 if self.capture_method == "manual" and charge.status == "succeeded":
                     details["capture_before"] = charge.created + hold_window_seconds(details["brand"], initiator)
                 charge.payment_method_details = {"type": "card", "card": details}
-        if self.latest_charge is not None and self.latest_charge.status == "succeeded" and self.setup_future_usage:
+        if self.latest_charge is not None and self.latest_charge.status == "succeeded" and \
+                getattr(self, "setup_future_usage", None):  # intents from an older state file lack it
             pm = PaymentMethod._api_retrieve(self.payment_method)
             pm._storefront_set_up = True
 
@@ -644,6 +662,11 @@ def _serve(argv: list[str] | None = None) -> None:
     from localstripe import resources, server
 
     server.app.middlewares.insert(0, _idempotency_middleware(resources.store))
+
+    async def adaptations(request: web.Request) -> web.Response:
+        return web.json_response({"adaptations": ADAPTATIONS})
+
+    server.app.router.add_get(ADAPTATIONS_PATH, adaptations)
 
     # localstripe reports webhook deliveries on this logger; keep them visible in the log file.
     logger = logging.getLogger("aiohttp.access")

@@ -212,6 +212,9 @@ def step_pay() -> rx.Component:
         rx.text(f"We accept {accepted_brands_text()}. Your card issuer may ask you "
                 "to confirm the payment (3-D Secure); by paying you consent to these security checks.", size="2",
                 color_scheme="gray"),
+        rx.text("Your card is kept with our payment provider to charge this order's shipments and to "
+                "renew the authorisation until the order ships or is cancelled.", size="2", color_scheme="gray",
+                id="card-consent"),
         rx.box(id="card-element", data_key=publishable,
                style={"border": "1px solid var(--gray-7)", "borderRadius": "6px", "padding": "0.75rem",
                       "display": "flex", "flexWrap": "wrap", "gap": "0.5rem", "maxWidth": "100%", "overflow": "hidden"}),

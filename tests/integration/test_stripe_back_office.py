@@ -9,8 +9,10 @@ money once. The sandbox behaviours these rely on are adaptations of localstripe
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import ThreadingHTTPServer
 
 import pytest
 import stripe
@@ -24,6 +26,8 @@ from storefront.adapters.stripe_gateway import (
     Refund,
 )
 from storefront.domain.money import Money
+from tests.integration.stripe_fixtures import SANDBOX_WEBHOOK_SECRET
+from tests.integration.test_stripe_gateway import _Inbox
 
 VISA_OK = "4242424242424242"
 DECLINED_AT_CHARGE = "4000000000000341"  # saves fine, every charge declined (code card_declined)
@@ -351,6 +355,31 @@ def test_an_expired_hold_reads_expired_and_cannot_be_captured(stripe_gateway, sa
         localstripe.expire_hold(auth.intent_id)  # only a held intent can lapse
 
 
+def test_an_expired_hold_is_told_by_signed_events(stripe_gateway, saved_card, localstripe):
+    inbox = ThreadingHTTPServer(("127.0.0.1", 0), _Inbox)
+    inbox.received = []  # type: ignore[attr-defined]
+    threading.Thread(target=inbox.serve_forever, daemon=True).start()
+    localstripe.register_webhook(f"http://127.0.0.1:{inbox.server_port}/", SANDBOX_WEBHOOK_SECRET, name="expiry-inbox",
+                                 events=["charge.expired", "payment_intent.canceled"])
+    try:
+        auth = _hold(stripe_gateway, saved_card())
+        localstripe.expire_hold(auth.intent_id)
+        deadline, seen = time.monotonic() + 10, set()
+        while time.monotonic() < deadline and len(seen) < 2:
+            seen = set()
+            for body, header in list(inbox.received):  # type: ignore[attr-defined]
+                event = stripe_gateway.verify_webhook(body, header)
+                obj = event.data.object
+                if auth.intent_id in (obj.id, getattr(obj, "payment_intent", None)):
+                    seen.add(event.type)
+            time.sleep(0.1)
+    finally:
+        localstripe.register_webhook("http://127.0.0.1:9/", SANDBOX_WEBHOOK_SECRET, name="expiry-inbox", events=[])
+        inbox.shutdown()
+
+    assert seen == {"charge.expired", "payment_intent.canceled"}
+
+
 # -- the sandbox as Stripe ---------------------------------------------------------------------------
 
 
@@ -410,3 +439,10 @@ def test_capture_and_refund_results_hold_no_card_number_or_security_code():
     for cls in (Capture, Refund):
         names = {f.name for f in dataclasses.fields(cls)}
         assert not names & {"number", "card_number", "pan", "cvc", "cvv", "last4"}
+
+
+def test_a_sandbox_is_reused_only_when_it_runs_these_adaptations(localstripe):
+    """A sandbox left running by an older start would refuse setup_future_usage at checkout: not reused."""
+    assert localstripe_server.is_adapted(localstripe.url)
+    assert localstripe_server.ensure_running(localstripe.port).url == localstripe.url
+    assert not localstripe_server.is_adapted("http://127.0.0.1:9")
