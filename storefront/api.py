@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from storefront import http_admin
 from storefront.adapters.stripe_gateway import InvalidWebhook, PaymentGatewayError
 from storefront.services import webhooks
 from storefront.services.payment import gateway
@@ -60,5 +61,6 @@ async def stripe_webhook(request: Request) -> JSONResponse:
 api = Starlette(routes=[
     Route("/api/health", health),
     Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+    *http_admin.ROUTES,
 ])
 

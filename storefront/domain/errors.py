@@ -59,6 +59,13 @@ class ErrorCode(StrEnum):
     PAYMENT_WINDOW_CLOSED = "payment_window_closed"
     ORDER_NOT_PAYABLE = "order_not_payable"
     ORDER_NOT_FOUND = "order_not_found"
+    # back office: order lifecycle
+    ORDER_CHANGED = "order_changed"
+    NOT_AWAITING_APPROVAL = "not_awaiting_approval"
+    HOLD_DOES_NOT_COVER = "hold_does_not_cover"
+    NOT_CANCELLABLE = "not_cancellable"
+    CANCEL_REASON_UNKNOWN = "cancel_reason_unknown"
+    STAFF_SIGNED_OUT = "staff_signed_out"
     STAFF_FORBIDDEN = "staff_forbidden"
     # staff accounts: sign-in, second factor, account management
     STAFF_BAD_CREDENTIALS = "staff_bad_credentials"
@@ -136,6 +143,14 @@ MESSAGES: dict[ErrorCode, str] = {
         "Nothing has been charged. You are welcome to order again.",
     ErrorCode.ORDER_NOT_PAYABLE: "This order is not waiting for a payment.",
     ErrorCode.ORDER_NOT_FOUND: "Order not found.",
+    ErrorCode.ORDER_CHANGED: "This order was changed by someone else meanwhile. It has been reloaded; please check it "
+                             "and try again.",
+    ErrorCode.NOT_AWAITING_APPROVAL: "Only an order awaiting approval can be approved (this one is {status}).",
+    ErrorCode.HOLD_DOES_NOT_COVER: "The live card holds ({held}) do not cover the order total ({total}); the client "
+                                   "must authorise the full amount before approval.",
+    ErrorCode.NOT_CANCELLABLE: "An order that is {status} cannot be cancelled.",
+    ErrorCode.CANCEL_REASON_UNKNOWN: "Please choose a cancellation reason from the list.",
+    ErrorCode.STAFF_SIGNED_OUT: "Your session has ended. Please sign in again.",
     ErrorCode.STAFF_FORBIDDEN: "Your role does not allow this action.",
     ErrorCode.STAFF_BAD_CREDENTIALS: "The email address or password is not right.",
     ErrorCode.STAFF_OTP_REQUIRED: "Please enter the 6-digit code from your authenticator app, or a recovery code.",

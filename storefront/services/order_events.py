@@ -75,3 +75,12 @@ def stock_released(order_id: int, at: datetime, quantities: dict[str, int]) -> O
 
 def email_queued(order_id: int, at: datetime, kind: str) -> OrderEvent:
     return _event(order_id, E.EMAIL_QUEUED, at, kind=kind)
+
+
+def approved(order_id: int, at: datetime, actor: str, *, held_minor: int) -> OrderEvent:
+    return _event(order_id, E.APPROVED, at, actor, held_minor=held_minor)
+
+
+def payment_release_failed(order_id: int, at: datetime, intent_id: str | None, error: str) -> OrderEvent:
+    """The provider could not be told to release a hold; it lapses by itself at `capture_before`."""
+    return _event(order_id, E.PAYMENT_RELEASE_FAILED, at, intent_id=intent_id, error=error[:200])

@@ -30,6 +30,7 @@ ROOT = "reflex___state____state"
 HYDRATE = f"{ROOT}.hydrate_and_load"
 MARKER = f"{ROOT}.set_is_hydrated"
 UNCAUSED = {"router", "is_hydrated"}  # follow the page each event names and the markers, not the handler
+ROUTER_VARS = "rx_router_"  # computed from the router (page, url, headers): they follow the page too
 _markers = itertools.count(1)
 ANSWER_TIMEOUT = 60  # a hang guard, not a measurement: a call normally settles in milliseconds
 _TOAST_ID = re.compile(r'\["id"\] : "([^"]*)"')
@@ -79,7 +80,7 @@ class Outcome:
                     continue
                 for var, value in values.items():
                     var = var.removesuffix(FIELD_MARKER)
-                    if var not in UNCAUSED and self.before.get(name, {}).get(var, _ABSENT) != value:
+                    if var not in UNCAUSED and not var.startswith(ROUTER_VARS) and self.before.get(name, {}).get(var, _ABSENT) != value:
                         changed[var if state is not None else f"{name.rsplit('.', 1)[-1]}.{var}"] = value
         return changed
 

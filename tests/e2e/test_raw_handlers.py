@@ -34,6 +34,7 @@ from reflex.state import (
 from reflex_base.registry import RegistrationContext
 
 import storefront.storefront  # noqa: F401  (registers every state and route the served app has)
+from storefront.state.admin import AdminHomeState, AdminOrdersState, AdminOrderState, StaffSignInState
 from storefront.state.cart import CartState
 from storefront.state.catalogue import HomeState, ListingState, ProductState
 from storefront.state.checkout import CheckoutState
@@ -69,6 +70,12 @@ def refused(o: Outcome) -> None:
 
 def answered(o: Outcome) -> None:
     """Any answer will do; the checks made after every call still apply."""
+
+
+def to_sign_in(o: Outcome) -> None:
+    """An admin handler called without a staff session: sent to sign in, nothing shown or changed."""
+    assert "_redirect" in o.frontend_events, o.frontend_events
+    assert not o.changes(), o.changes()
 
 
 def toast(code: str) -> Check:
@@ -199,6 +206,22 @@ HANDLERS: dict[tuple[type, str], Cases] = {
          all_of(var(ProductState, "notice_code", "invalid_quantity"), unchanged(CartState, "cart_json"))),
         ({"form_data": ["quantity", 1]}, answered),
     ]),
+    # -- the management page, from a client without a staff session: every handler sends to sign in
+    (AdminHomeState, "load"): Cases(page="/admin", crafted=[({}, to_sign_in)]),
+    (AdminOrdersState, "load"): Cases(page="/admin/orders", crafted=[({}, to_sign_in)]),
+    (AdminOrdersState, "apply_filters"): Cases(page="/admin/orders", ok={"form_data": {"status": ""}}, crafted=[
+        ({"form_data": {"email": PROBE_EMAIL, "status": "approved"}}, to_sign_in),
+        ({"form_data": {"reference": {"$ne": ""}}}, to_sign_in),
+    ]),
+    (AdminOrdersState, "next_page"): Cases(page="/admin/orders", crafted=[({}, to_sign_in)]),
+    (AdminOrdersState, "previous_page"): Cases(page="/admin/orders", crafted=[({}, to_sign_in)]),
+    (AdminOrderState, "load"): Cases(page="/admin/orders/VX-NOPE", crafted=[({}, to_sign_in)]),
+    (AdminOrderState, "approve"): Cases(page="/admin/orders/VX-NOPE", crafted=[({}, to_sign_in)]),
+    (AdminOrderState, "cancel"): Cases(page="/admin/orders/VX-NOPE", ok={"form_data": {"reason": "client_request"}},
+                                       crafted=[({"form_data": {"reason": "compliance"}}, to_sign_in)]),
+    (StaffSignInState, "load_sign_in"): Cases(page="/admin/login?error=" + "9" * 300 + "&retry=" + "x" * 300,
+                                              crafted=[({}, answered)]),
+    (StaffSignInState, "load_enrolment"): Cases(page="/admin/enrol", crafted=[({}, to_sign_in)]),
     (OrderStatusState, "load"): Cases(page="/order/VX-NOPE?t=forged", crafted=[
         ({}, var(OrderStatusState, "not_found", True)),
     ]),
@@ -364,8 +387,10 @@ def database(shop_url, shop_env):
 def stored(engine) -> dict[str, int]:
     """Row counts of every table and the stock on hand: a crafted call must change none of them."""
     with engine.connect() as conn:
+        # The audit log is the one table a refused call writes to: every attempt on the management page
+        # is recorded (tests/e2e/test_admin_permissions_e2e.py reads those entries).
         counts = {t: conn.execute(sqlalchemy.text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()
-                  for t in sqlalchemy.inspect(conn).get_table_names()}
+                  for t in sqlalchemy.inspect(conn).get_table_names() if t != "staff_audit"}
         counts["product stock"] = conn.execute(sqlalchemy.text("SELECT SUM(stock) FROM product")).scalar_one()
     return counts
 
@@ -437,7 +462,7 @@ def test_crafted_calls_are_answered_and_store_nothing(key, shop_url, guarded):
         await expect_answers(tab, generated(handler, cases.ok), full, f"{state.__name__}.{name}")
         await expect_answers(tab, cases.crafted, full, f"{state.__name__}.{name}")
         crafted = tab.calls - before
-        assert (await tab.call(HYDRATE, {})).changes(), "the socket no longer answers"
+        assert (await tab.call(HYDRATE, {})).updates, "the socket no longer answers"
         await tab.close()
         return crafted
 
@@ -610,6 +635,9 @@ def http(shop_url: str, method: str, path: str, body: bytes | None = None,
         return error.code, error.read()
 
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+FOREIGN = {"Origin": "https://evil.example"}
+OWN = {"Sec-Fetch-Site": "same-origin"}
 FORGED_SIGNATURE = {"Stripe-Signature": "t=1,v1=" + "0" * 64, "Content-Type": "application/json"}
 HTTP_CASES: dict[tuple[str, str], list[tuple[str, str, bytes | None, dict | None, Callable[[int], bool]]]] = {
     ("GET", "/api/health"): [
@@ -625,6 +653,28 @@ HTTP_CASES: dict[tuple[str, str], list[tuple[str, str, bytes | None, dict | None
          FORGED_SIGNATURE, lambda s: s == 400),
         ("POST", "/api/stripe/webhook", b"{" * (600 * 1024), None, lambda s: s == 413),
         ("GET", "/api/stripe/webhook", None, None, lambda s: s in (404, 405)),
+    ],
+    # The staff session routes: another site's page is refused; the shop's own page (as a browser marks
+    # it) gets a redirect to the sign-in page with a code, followed here to that page.
+    ("POST", "/api/admin/session"): [
+        ("POST", "/api/admin/session", f"email={PROBE_EMAIL}&password=x".encode(), FORM, lambda s: s == 403),
+        ("POST", "/api/admin/session", f"email={PROBE_EMAIL}&password=x".encode(), {**FORM, **FOREIGN},
+         lambda s: s == 403),
+        ("POST", "/api/admin/session", f"email={PROBE_EMAIL}&password={MARK}".encode(), {**FORM, **OWN},
+         lambda s: s == 200),
+        ("POST", "/api/admin/session", b"email=" + b"x" * 9000, {**FORM, **OWN}, lambda s: s == 200),
+        ("POST", "/api/admin/session", b"\xff\xfe=\x00", {**FORM, **OWN}, lambda s: s == 200),
+        ("GET", "/api/admin/session", None, None, lambda s: s in (404, 405)),
+    ],
+    ("POST", "/api/admin/enrol"): [
+        ("POST", "/api/admin/enrol", b"otp=123456", {**FORM, **FOREIGN}, lambda s: s == 403),
+        ("POST", "/api/admin/enrol", b"otp=123456", {**FORM, **OWN, "Cookie": f"vx_staff_enrol={MARK}"},
+         lambda s: s == 200),
+    ],
+    ("POST", "/api/admin/sign-out"): [
+        ("POST", "/api/admin/sign-out", b"everywhere=1", {**FORM, **FOREIGN}, lambda s: s == 403),
+        ("POST", "/api/admin/sign-out", b"everywhere=1", {**FORM, **OWN, "Cookie": f"vx_staff={MARK}"},
+         lambda s: s == 200),
     ],
 }
 

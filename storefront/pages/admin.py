@@ -1,0 +1,258 @@
+"""The management page (CARD-6): sign in, work queues, order list, one order with its actions.
+
+Buttons show only what the role may do, but that is comfort, not control: every handler checks
+the permission again on the server (state/admin_auth.py).
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from storefront import routes
+from storefront.components.admin_layout import admin_frame, field_row, native_form
+from storefront.services.admin_orders import HoldView, LineView, OrderRow, Queue
+from storefront.settings import get_settings
+from storefront.state.admin import (
+    CANCEL_REASONS,
+    STATUS_CHOICES,
+    AdminHomeState,
+    AdminOrdersState,
+    AdminOrderState,
+    StaffSignInState,
+)
+from storefront.state.admin_auth import AdminState
+
+
+def admin_page(route: str, title: str, on_load: list):
+    def decorator(body_fn):
+        def component() -> rx.Component:
+            return body_fn()
+
+        component.__name__ = "admin_" + body_fn.__name__
+        routes.ROUTES.append(routes.Route(route, f"{title} · {get_settings().merchant_brand} management", component,
+                                          on_load, "Management page (staff only)."))
+        return component
+
+    return decorator
+
+
+def _error(text) -> rx.Component:
+    return rx.cond(text != "", rx.callout(text, icon="triangle-alert", color_scheme="red", role="alert",
+                                          id="form-error"))
+
+
+@admin_page(routes.ADMIN_LOGIN, "Sign in", [StaffSignInState.load_sign_in])
+def sign_in() -> rx.Component:
+    # A native form: the answer must set an HttpOnly cookie, which only an HTTP response can do.
+    return rx.center(
+        rx.card(
+            native_form(
+                rx.flex(
+                    rx.heading("Staff sign-in", as_="h1", size="6"),
+                    _error(StaffSignInState.error),
+                    field_row("Email", rx.input(name="email", type="email", id="email", required=True,
+                                                auto_complete="username", size="3")),
+                    field_row("Password", rx.input(name="password", type="password", id="password", required=True,
+                                                   auto_complete="current-password", size="3")),
+                    field_row("Authenticator code (finance and admin)",
+                              rx.input(name="otp", id="otp", input_mode="numeric", auto_complete="one-time-code",
+                                       size="3")),
+                    rx.button("Sign in", type="submit", size="3", id="sign-in"),
+                    direction="column", spacing="3",
+                ),
+                method="post", action="/api/admin/session",
+            ),
+            width="100%", max_width="26rem",
+        ),
+        padding="2rem 1rem", min_height="100vh",
+    )
+
+
+@admin_page(routes.ADMIN_ENROL, "Set up two-factor sign-in", [StaffSignInState.load_enrolment])
+def enrol() -> rx.Component:
+    return rx.center(
+        rx.card(
+            native_form(
+                rx.flex(
+                    rx.heading("Set up two-factor sign-in", as_="h1", size="6"),
+                    rx.text("Your role needs a second factor. Scan the code with an authenticator app "
+                            "(or type the key), then enter the six-digit code it shows."),
+                    _error(StaffSignInState.enrolment_error),
+                    rx.cond(StaffSignInState.qr_svg != "",
+                            rx.box(rx.html(StaffSignInState.qr_svg), id="totp-qr", width="12rem", height="12rem")),
+                    rx.code(StaffSignInState.secret, id="totp-secret"),
+                    field_row("Authenticator code", rx.input(name="otp", id="otp", input_mode="numeric",
+                                                             auto_complete="one-time-code", required=True, size="3")),
+                    rx.button("Confirm", type="submit", size="3", id="confirm-enrolment"),
+                    direction="column", spacing="3",
+                ),
+                method="post", action="/api/admin/enrol",
+            ),
+            width="100%", max_width="28rem",
+        ),
+        padding="2rem 1rem", min_height="100vh",
+    )
+
+
+def queue_card(queue: Queue) -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.flex(rx.heading(queue.label, as_="h2", size="3"), rx.badge(queue.count, size="2"),
+                    justify="between", align="center"),
+            rx.flex(rx.foreach(queue.references, lambda ref: rx.link(ref, href="/admin/orders/" + ref)),
+                    wrap="wrap", spacing="2"),
+            direction="column", spacing="2",
+        ),
+        class_name="queue", data_queue=queue.key,
+    )
+
+
+@admin_page(routes.ADMIN, "Work queues", [AdminHomeState.load])
+def home() -> rx.Component:
+    return admin_frame(
+        AdminState,
+        rx.heading("Work queues", as_="h1", size="6"),
+        rx.grid(rx.foreach(AdminHomeState.queues, queue_card), columns=rx.breakpoints(initial="1", md="3"),
+                spacing="3"),
+    )
+
+
+def order_row(row: OrderRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row.reference, href="/admin/orders/" + row.reference)),
+        rx.table.cell(row.placed_at),
+        rx.table.cell(row.status),
+        rx.table.cell(row.country),
+        rx.table.cell(row.total),
+        rx.table.cell(row.channel),
+        class_name="order-row",
+    )
+
+
+def order_filters() -> rx.Component:
+    s = AdminOrdersState
+    return rx.form(
+        rx.flex(
+            field_row("Status", rx.el.select(*[rx.el.option(v.replace("_", " ") or "any", value=v) for v in STATUS_CHOICES],
+                                             name="status", id="filter-status", class_name="admin-select")),
+            field_row("Country", rx.input(name="country", id="filter-country", max_length=2, width="5rem")),
+            field_row("Reference", rx.input(name="reference", id="filter-reference", max_length=32)),
+            field_row("Client email", rx.input(name="email", id="filter-email", type="email")),
+            field_row("Placed from", rx.input(name="placed_from", id="filter-from", type="date")),
+            field_row("to", rx.input(name="placed_to", id="filter-to", type="date")),
+            field_row("Sort", rx.el.select(rx.el.option("newest first", value="newest"),
+                                           rx.el.option("oldest first", value="oldest"), name="sort", id="filter-sort",
+                                           class_name="admin-select")),
+            rx.button("Filter", type="submit", id="apply-filters"),
+            wrap="wrap", spacing="3", align="end",
+        ),
+        rx.cond(s.notice != "", rx.text(s.notice, color_scheme="red", size="2", role="alert")),
+        on_submit=AdminOrdersState.apply_filters, reset_on_submit=False,
+    )
+
+
+@admin_page(routes.ADMIN_ORDERS, "Orders", [AdminOrdersState.load])
+def orders() -> rx.Component:
+    s = AdminOrdersState
+    return admin_frame(
+        AdminState,
+        rx.heading("Orders", as_="h1", size="6"),
+        order_filters(),
+        rx.box(
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                               ("Reference", "Placed (UTC)", "Status", "Country", "Total", "Channel")])),
+                rx.table.body(rx.foreach(s.rows, order_row)),
+                width="100%", id="order-table",
+            ),
+            overflow_x="auto", width="100%",
+        ),
+        rx.cond(s.rows.length() == 0, rx.text("No order matches.", id="no-orders")),
+        rx.flex(
+            rx.button("Previous", on_click=AdminOrdersState.previous_page, disabled=s.cursors.length() < 2,
+                      variant="soft", id="previous-page"),
+            rx.button("Next", on_click=AdminOrdersState.next_page, disabled=s.next_cursor == "", variant="soft",
+                      id="next-page"),
+            spacing="3",
+        ),
+    )
+
+
+def line_row(line: LineView) -> rx.Component:
+    return rx.table.row(rx.table.cell(line.reference), rx.table.cell(line.name), rx.table.cell(line.quantity),
+                        rx.table.cell(line.shipped), rx.table.cell(line.unit_price), rx.table.cell(line.state))
+
+
+def hold_row(hold: HoldView) -> rx.Component:
+    return rx.table.row(rx.table.cell(hold.status), rx.table.cell(hold.amount), rx.table.cell(hold.captured),
+                        rx.table.cell(hold.refunded), rx.table.cell(hold.capture_before), class_name="hold-row")
+
+
+def _table(headers: tuple[str, ...], rows) -> rx.Component:
+    return rx.box(rx.table.root(rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+                                rx.table.body(rows), width="100%"), overflow_x="auto", width="100%")
+
+
+def order_actions() -> rx.Component:
+    s = AdminOrderState
+    return rx.flex(
+        rx.cond(s.granted.contains("orders.approve") & (s.detail.status == "awaiting_approval"),
+                rx.button("Approve", on_click=AdminOrderState.approve, id="approve", size="3")),
+        rx.cond(s.granted.contains("orders.cancel"),
+                rx.form(
+                    rx.flex(
+                        rx.el.select(rx.el.option("Reason to cancel…", value=""),
+                                     *[rx.el.option(label, value=value) for value, label in CANCEL_REASONS],
+                                     name="reason", id="cancel-reason", class_name="admin-select"),
+                        rx.button("Cancel order", type="submit", color_scheme="red", variant="soft", id="cancel",
+                                  size="3"),
+                        spacing="2", align="center", wrap="wrap",
+                    ),
+                    on_submit=AdminOrderState.cancel, reset_on_submit=False,
+                )),
+        spacing="4", wrap="wrap", align="center",
+    )
+
+
+@admin_page(routes.ADMIN_ORDER, "Order", [AdminOrderState.load])
+def order() -> rx.Component:
+    s = AdminOrderState
+    d = s.detail
+    return admin_frame(
+        AdminState,
+        rx.cond(
+            s.not_found,
+            rx.heading("Order not found", as_="h1", size="6"),
+            rx.cond(
+                d,
+                rx.flex(
+                    rx.flex(rx.heading("Order ", d.reference, as_="h1", size="6", id="order-reference"),
+                            rx.badge(d.status, size="3", id="order-status"), spacing="3", align="center", wrap="wrap"),
+                    rx.cond(s.notice != "", rx.callout(s.notice, id="action-notice", data_code=s.notice_code,
+                                                      color_scheme=rx.cond(s.notice_code == "done", "green", "red"))),
+                    order_actions(),
+                    rx.text("Placed ", d.placed_at, " · ", d.channel, " · ship by ", d.ship_by, " · terms ",
+                            d.terms_version, " · screening ", d.screening),
+                    rx.text("Subtotal ", d.subtotal, " · shipping ", d.shipping, " · VAT ", d.vat, " · total ", d.total,
+                            weight="bold", id="order-total"),
+                    rx.cond(d.customer.contains("email"),
+                            rx.card(rx.flex(rx.text(d.customer["name"], weight="bold"), rx.text(d.customer["email"]),
+                                            rx.text(d.customer["phone"]), rx.text(d.customer["shipping_address"]),
+                                            direction="column", spacing="1"), id="customer"),
+                            rx.text("Client details are hidden for your role.", color_scheme="gray")),
+                    rx.heading("Lines", as_="h2", size="4"),
+                    _table(("Reference", "Watch", "Qty", "Shipped", "Unit price", "State"),
+                           rx.foreach(d.lines, line_row)),
+                    rx.heading("Card holds", as_="h2", size="4"),
+                    _table(("Status", "Amount", "Captured", "Refunded", "Capture before"), rx.foreach(d.holds, hold_row)),
+                    rx.heading("Emails", as_="h2", size="4"),
+                    rx.foreach(d.emails, lambda m: rx.text(m.kind, " · ", m.status, " · ", m.created_at, size="2")),
+                    rx.heading("History", as_="h2", size="4"),
+                    rx.foreach(d.events, lambda e: rx.text(e.at, " · ", e.type, " · ", e.actor, size="2",
+                                                          class_name="order-event")),
+                    direction="column", spacing="3",
+                ),
+                rx.skeleton(height="20rem", width="100%"),
+            ),
+        ),
+    )

@@ -1,0 +1,258 @@
+"""Read models of the management page: the order list, one order in full, and the work queues.
+
+The list pages by keyset (placed_at, id), so the hundredth page costs what the first does: one query
+for the rows, whatever the depth. Rows carry no personal data; the detail does, and only for a role
+allowed to see it (the caller audits that view).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, select
+
+from storefront.adapters.tables import Order, OrderEvent, OrderLine, OutboxEmail, PaymentAuthorization, TermsVersion
+from storefront.domain.money import Money
+from storefront.domain.order_status import OrderEvent as EventType
+from storefront.domain.order_status import OrderStatus, PaymentStatus
+from storefront.rules import load
+from storefront.services.unit_of_work import UnitOfWork
+
+PAGE_SIZE = 50
+SORTS = {"newest": False, "oldest": True}  # whitelisted: the only orders a page can ask for
+
+
+def _rules() -> dict:
+    return load("admin")["queues"]
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: str = ""
+    country: str = ""
+    reference: str = ""
+    email: str = ""
+    placed_from: date | None = None
+    placed_to: date | None = None
+    sort: str = "newest"
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    reference: str
+    placed_at: str
+    status: str
+    country: str
+    total: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    rows: list[OrderRow]
+    next_cursor: str  # "" on the last page
+
+
+def _cursor(order: Order) -> str:
+    raw = json.dumps([order.placed_at.isoformat(), order.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _after(cursor: str) -> tuple[datetime, int] | None:
+    """A cursor the browser sent back; anything malformed starts from the first page."""
+    try:
+        placed, order_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(placed), int(order_id)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def _money(minor: int, currency: str) -> str:
+    return Money(minor, currency).format("en")
+
+
+def order_page(uow: UnitOfWork, filters: OrderFilters, cursor: str = "", limit: int = PAGE_SIZE) -> OrderPage:
+    ascending = SORTS.get(filters.sort, False)
+    q = select(Order)
+    if filters.status in OrderStatus.__members__.values():
+        q = q.where(Order.status == filters.status)
+    if filters.country:
+        q = q.where(Order.country == filters.country.upper()[:2])
+    if filters.reference:
+        q = q.where(Order.reference == filters.reference.strip().upper()[:32])
+    if filters.email:
+        q = q.where(Order.email == filters.email.strip().lower()[:320])
+    if filters.placed_from:
+        q = q.where(Order.placed_at >= datetime.combine(filters.placed_from, time.min))
+    if filters.placed_to:
+        q = q.where(Order.placed_at < datetime.combine(filters.placed_to + timedelta(days=1), time.min))
+    after = _after(cursor) if cursor else None
+    if after is not None:
+        placed, order_id = after
+        if ascending:
+            q = q.where(or_(Order.placed_at > placed, and_(Order.placed_at == placed, Order.id > order_id)))
+        else:
+            q = q.where(or_(Order.placed_at < placed, and_(Order.placed_at == placed, Order.id < order_id)))
+    keys = (Order.placed_at.asc(), Order.id.asc()) if ascending else (Order.placed_at.desc(), Order.id.desc())
+    with uow.reading() as s:
+        found = s.exec(q.order_by(*keys).limit(limit + 1)).all()
+    rows = [OrderRow(o.reference, o.placed_at.strftime("%Y-%m-%d %H:%M"), o.status, o.country,
+                     _money(o.total_minor, o.currency), o.channel) for o in found[:limit]]
+    return OrderPage(rows, _cursor(found[limit - 1]) if len(found) > limit else "")
+
+
+@dataclass(frozen=True)
+class LineView:
+    reference: str
+    name: str
+    quantity: int
+    shipped: int
+    cancelled: int
+    unit_price: str
+    state: str
+
+
+@dataclass(frozen=True)
+class HoldView:
+    intent_id: str
+    status: str
+    amount: str
+    captured: str
+    refunded: str
+    capture_before: str
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: str
+    type: str
+    actor: str
+    data: str
+
+
+@dataclass(frozen=True)
+class EmailView:
+    kind: str
+    status: str
+    created_at: str
+    sent_at: str
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    reference: str
+    status: str
+    placed_at: str
+    channel: str
+    country: str
+    total: str
+    subtotal: str
+    shipping: str
+    vat: str
+    ship_by: str
+    terms_version: str
+    screening: str
+    lines: list[LineView] = field(default_factory=list)
+    holds: list[HoldView] = field(default_factory=list)
+    events: list[EventView] = field(default_factory=list)
+    emails: list[EmailView] = field(default_factory=list)
+    # personal data: filled only for a role allowed to see it
+    customer: dict[str, str] = field(default_factory=dict)
+    order_id: int = 0
+
+
+def _line_state(line: OrderLine) -> str:
+    if line.quantity_cancelled >= line.quantity:
+        return "cancelled"
+    if line.quantity_shipped >= line.quantity - line.quantity_cancelled:
+        return "shipped"
+    return "partly shipped" if line.quantity_shipped else "pending"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool) -> OrderDetail | None:
+    if not isinstance(reference, str) or not reference:
+        return None
+    with uow.reading() as s:
+        order = s.exec(select(Order).where(Order.reference == reference[:32])).first()
+        if order is None:
+            return None
+        money = lambda minor: _money(minor, order.currency)  # noqa: E731
+        lines = s.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
+        holds = s.exec(select(PaymentAuthorization).where(PaymentAuthorization.order_id == order.id)
+                       .order_by(PaymentAuthorization.id)).all()
+        events = s.exec(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
+        emails = s.exec(select(OutboxEmail).where(OutboxEmail.order_id == order.id).order_by(OutboxEmail.id)).all()
+        terms = s.get(TermsVersion, order.terms_version_id)
+    customer = {}
+    if with_personal_data:
+        ship = order.shipping_address or {}
+        customer = {"name": order.full_name, "email": order.email, "phone": order.phone,
+                    "birth_date": order.birth_date.isoformat(),
+                    "shipping_address": ", ".join(str(v) for v in ship.values() if v),
+                    "billing_address": ", ".join(str(v) for v in (order.billing_address or {}).values() if v)}
+    verdict = (order.screening or {}).get("verdict", "")
+    return OrderDetail(
+        reference=order.reference, status=order.status, placed_at=_when(order.placed_at), channel=order.channel,
+        country=order.country, total=money(order.total_minor), subtotal=money(order.subtotal_minor),
+        shipping=money(order.shipping_minor), vat=money(order.vat_minor) if order.vat_rate else "not applicable",
+        ship_by=order.ship_by.isoformat(), terms_version=terms.version if terms else "", screening=str(verdict),
+        lines=[LineView(li.reference, li.name, li.quantity, li.quantity_shipped, li.quantity_cancelled,
+                        money(li.unit_price_minor), _line_state(li)) for li in lines],
+        holds=[HoldView(h.intent_id or "", h.status, money(h.amount_minor), money(h.captured_minor),
+                        money(h.refunded_minor), _when(h.capture_before)) for h in holds],
+        events=[EventView(_when(e.at), e.type, e.actor, json.dumps(e.data, sort_keys=True)[:300]) for e in events],
+        emails=[EmailView(m.kind, m.status, _when(m.created_at), _when(m.sent_at)) for m in emails],
+        customer=customer, order_id=order.id or 0,
+    )
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+    count: int
+    references: list[str]
+
+
+def _refs(s: Session, q, limit: int) -> list[str]:
+    return list(s.exec(q.order_by(Order.placed_at).limit(limit)).all())
+
+
+def work_queues(uow: UnitOfWork, at: datetime | None = None) -> list[Queue]:
+    """The admin home: each queue a count and its oldest orders first."""
+    at = at or datetime.now(timezone.utc)
+    rules = _rules()
+    shown = int(rules["listed_per_queue"])
+    expiring = at + timedelta(hours=int(rules["hold_expiry_warning_hours"]))
+    refs = select(Order.reference)
+    count = select(func.count(Order.id))
+    open_statuses = (OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED,
+                     OrderStatus.COMPLIANCE_REVIEW)
+    holds_expiring = and_(Order.status.in_(open_statuses), Order.id.in_(
+        select(PaymentAuthorization.order_id).where(PaymentAuthorization.status == PaymentStatus.HELD,
+                                                    PaymentAuthorization.capture_before.is_not(None),
+                                                    PaymentAuthorization.capture_before < expiring)))
+    failed_emails = Order.id.in_(select(OutboxEmail.order_id).where(OutboxEmail.status == "failed"))
+    past_ship_by = and_(Order.status.in_((OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED)),
+                        Order.ship_by < at.date())
+    failed_renewals = and_(Order.status.in_(open_statuses), Order.id.in_(
+        select(OrderEvent.order_id).where(OrderEvent.type == EventType.PAYMENT_REAUTHORIZATION_FAILED)))
+    wanted = [
+        ("awaiting_approval", "Awaiting approval", Order.status == OrderStatus.AWAITING_APPROVAL),
+        ("compliance_review", "Compliance review", Order.status == OrderStatus.COMPLIANCE_REVIEW),
+        ("holds_expiring", "Holds expiring within 48 h", holds_expiring),
+        ("failed_renewals", "Failed hold renewals", failed_renewals),
+        ("past_ship_by", "Past their ship-by date", past_ship_by),
+        ("failed_emails", "Emails that failed", failed_emails),
+    ]
+    with uow.reading() as s:
+        return [Queue(key, label, s.exec(count.where(cond)).one(), _refs(s, refs.where(cond), shown))
+                for key, label, cond in wanted]

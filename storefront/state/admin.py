@@ -1,0 +1,200 @@
+"""The management page's states: work queues, the order list and one order. Thin: each handler checks
+its input, calls a service and shows the answer; the permission decorator guards every one."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import reflex as rx
+
+from storefront import routes
+from storefront.domain.cancellation import STAFF_LABELS, reason_from
+from storefront.domain.errors import ErrorCode, message
+from storefront.domain.order_status import OrderStatus
+from storefront.domain.staff import allowed
+from storefront.services.staff_cookies import ENROL_COOKIE, cookie_value
+from storefront.services import admin_orders, audit, order_admin, staff
+from storefront.services.admin_orders import OrderDetail, OrderFilters, OrderRow, Queue
+from storefront.services.staff import StaffError, StaffIdentity
+from storefront.services.unit_of_work import UnitOfWork
+from storefront.state.admin_auth import AdminState, requires
+
+STATUS_CHOICES = ["", *[s.value for s in OrderStatus]]
+CANCEL_REASONS = [[reason.value, label] for reason, label in STAFF_LABELS.items()]
+
+
+def _text(value: object, limit: int) -> str:
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+class AdminHomeState(AdminState):
+    queues: list[Queue] = []
+
+    @rx.event
+    @requires("orders.view")
+    def load(self, staff: StaffIdentity):
+        self.queues = admin_orders.work_queues(UnitOfWork())
+
+
+class AdminOrdersState(AdminState):
+    rows: list[OrderRow] = []
+    status: str = ""
+    country: str = ""
+    reference: str = ""
+    email: str = ""
+    placed_from: str = ""
+    placed_to: str = ""
+    sort: str = "newest"
+    next_cursor: str = ""
+    cursors: list[str] = []  # where each page shown so far began, for "previous"
+    notice: str = ""
+
+    def _filters(self) -> OrderFilters:
+        return OrderFilters(self.status, self.country, self.reference, self.email, _day(self.placed_from),
+                            _day(self.placed_to), self.sort)
+
+    def _show(self, cursor: str) -> None:
+        page = admin_orders.order_page(UnitOfWork(), self._filters(), cursor)
+        self.rows, self.next_cursor = page.rows, page.next_cursor
+
+    @rx.event
+    @requires("orders.view")
+    def load(self, staff: StaffIdentity):
+        self.cursors = [""]
+        self._show("")
+
+    @rx.event
+    @requires("orders.view")
+    def apply_filters(self, form_data: dict[str, Any], staff: StaffIdentity):
+        if not isinstance(form_data, dict):
+            return
+        self.notice = ""
+        email = _text(form_data.get("email"), 320)
+        if email and not allowed(staff.role, "customers.view_personal_data"):
+            email, self.notice = "", message(ErrorCode.STAFF_FORBIDDEN)
+        status = _text(form_data.get("status"), 40)
+        self.status = status if status in STATUS_CHOICES else ""
+        self.country = _text(form_data.get("country"), 2).upper()
+        self.reference = _text(form_data.get("reference"), 32).upper()
+        self.email = email
+        self.placed_from = form_data["placed_from"] if _day(form_data.get("placed_from")) else ""
+        self.placed_to = form_data["placed_to"] if _day(form_data.get("placed_to")) else ""
+        sort = _text(form_data.get("sort"), 10)
+        self.sort = sort if sort in admin_orders.SORTS else "newest"
+        if email:
+            audit.record_now(UnitOfWork(), staff=staff, action="customers.view_personal_data", outcome="done",
+                             subject="order_search:email", ip=self._client_ip())
+        self.cursors = [""]
+        self._show("")
+
+    @rx.event
+    @requires("orders.view")
+    def next_page(self, staff: StaffIdentity):
+        if self.next_cursor:
+            self.cursors = [*self.cursors, self.next_cursor]
+            self._show(self.next_cursor)
+
+    @rx.event
+    @requires("orders.view")
+    def previous_page(self, staff: StaffIdentity):
+        if len(self.cursors) > 1:
+            self.cursors = self.cursors[:-1]
+            self._show(self.cursors[-1])
+
+
+class AdminOrderState(AdminState):
+    detail: OrderDetail | None = None
+    not_found: bool = False
+    notice: str = ""
+    notice_code: str = ""
+
+    def _reference(self) -> str:
+        return _text(self.router.page.params.get("reference", ""), 32)
+
+    def _load(self, identity: StaffIdentity) -> None:
+        personal = allowed(identity.role, "customers.view_personal_data")
+        self.detail = admin_orders.order_detail(UnitOfWork(), self._reference(), with_personal_data=personal)
+        self.not_found = self.detail is None
+        if self.detail is not None and personal:
+            audit.record_now(UnitOfWork(), staff=identity, action="customers.view_personal_data", outcome="done",
+                             order_id=self.detail.order_id, subject=f"order:{self.detail.reference}",
+                             ip=self._client_ip())
+
+    def _answer(self, code: ErrorCode | None, done: str = "", **params: object) -> None:
+        self.notice_code = code.value if code else "done"
+        self.notice = message(code, **params) if code else done
+
+    @rx.event
+    @requires("orders.view")
+    def load(self, staff: StaffIdentity):
+        self.notice, self.notice_code = "", ""
+        self._load(staff)
+
+    @rx.event
+    @requires("orders.approve")
+    def approve(self, staff: StaffIdentity):
+        try:
+            order_admin.approve(UnitOfWork(), self._reference(), staff=staff, ip=self._client_ip())
+            self._answer(None, "Order approved; the client has been told it is confirmed.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+    @rx.event
+    @requires("orders.cancel")
+    def cancel(self, form_data: dict[str, Any], staff: StaffIdentity):
+        reason = reason_from(form_data.get("reason")) if isinstance(form_data, dict) else None
+        if reason is None:
+            self._answer(ErrorCode.CANCEL_REASON_UNKNOWN)
+            return
+        try:
+            order_admin.cancel(UnitOfWork(), self._reference(), reason, staff=staff, ip=self._client_ip())
+            self._answer(None, "Order cancelled; holds released and the client emailed.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+
+class StaffSignInState(rx.State):
+    """Before a session exists: the sign-in page's message and the TOTP enrolment. Public by nature;
+    what they show comes from the query string's code or the HttpOnly enrolment cookie."""
+
+    error: str = ""
+    qr_svg: str = ""
+    secret: str = ""
+    enrolment_error: str = ""
+
+    @rx.event
+    def load_sign_in(self):
+        code = self.router.page.params.get("error", "")
+        try:
+            known = ErrorCode(code) if isinstance(code, str) and code else None
+        except ValueError:
+            known = ErrorCode.INVALID_REQUEST
+        retry = self.router.page.params.get("retry", "")
+        self.error = message(known, seconds=retry if str(retry).isdigit() else "a few") if known else ""
+
+    @rx.event
+    def load_enrolment(self):
+        self.qr_svg = self.secret = self.enrolment_error = ""
+        token = cookie_value(self.router.headers.cookie, ENROL_COOKIE)
+        if not token:
+            return rx.redirect(routes.ADMIN_LOGIN)
+        try:
+            enrolment = staff.begin_enrolment(UnitOfWork(), token)
+        except StaffError as exc:
+            self.enrolment_error = message(exc.code)
+            return None
+        self.qr_svg, self.secret = enrolment.qr_svg, enrolment.secret
+        code = self.router.page.params.get("error", "")
+        if code == ErrorCode.STAFF_OTP_INVALID.value:
+            self.enrolment_error = message(ErrorCode.STAFF_OTP_INVALID)
+        return None

@@ -1,0 +1,225 @@
+"""The management page in Chromium: staff sign in, find an order in the queues, approve or cancel it.
+
+Orders are bought through the shop itself (sandbox card, real SMTP capture), then handled by the demo
+staff accounts; the audit log and the order's history are read from the shop's database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+import socketio
+import sqlalchemy
+from playwright.sync_api import expect
+
+from storefront.services.staff_cookies import SESSION_COOKIE
+from tests.async_runner import run_async
+from tests.e2e import staff_sessions
+from tests.e2e.checkout_flow import purchase
+from tests.e2e.conftest import shopper_context
+from tests.e2e.staff_sessions import ACCOUNTS, otp_for, session_cookie
+
+pytestmark = pytest.mark.e2e
+SIGN_IN = re.compile(r"/admin/login/?(\?.*)?$")
+
+
+@pytest.fixture(scope="module")
+def db(shop_env):
+    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
+    yield engine
+    engine.dispose()
+
+
+def placed_order(browser, shop_url) -> str:
+    """A paid order awaiting approval, bought by a shopper in a browser of their own."""
+    ctx = shopper_context(browser)
+    page = ctx.new_page()
+    page.base = shop_url
+    try:
+        purchase(page, "VX-2002")
+        expect(page.locator("#order-status")).to_contain_text("Awaiting approval", timeout=30000)
+        return page.locator("#order-heading").inner_text().split()[-1]
+    finally:
+        ctx.close()
+
+
+def staff_page(browser, shop_url, role: str, viewport: str = "desktop"):
+    ctx = shopper_context(browser, viewport)
+    host = shop_url.split("//", 1)[1].split(":", 1)[0]
+    ctx.add_cookies([{"name": SESSION_COOKIE, "value": session_cookie(shop_url, role), "domain": host, "path": "/",
+                      "httpOnly": True, "sameSite": "Strict"}])
+    page = ctx.new_page()
+    return ctx, page
+
+
+def audit_actions(db, reference: str) -> list[tuple[str, str, str]]:
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(sqlalchemy.text(
+            "SELECT a.action, a.outcome, a.role FROM staff_audit a JOIN shop_order o ON o.id = a.order_id "
+            "WHERE o.reference = :ref ORDER BY a.id"), {"ref": reference})]
+
+
+def order_status(db, reference: str) -> str:
+    with db.connect() as conn:
+        return conn.execute(sqlalchemy.text("SELECT status FROM shop_order WHERE reference = :ref"),
+                            {"ref": reference}).scalar_one()
+
+
+@pytest.mark.clause("CARD-6")
+@pytest.mark.clause("GTC-3.6")
+def test_finance_signs_in_with_a_second_factor_and_approves_an_order(browser, shop_url, db):
+    reference = placed_order(browser, shop_url)
+    ctx = shopper_context(browser)
+    page = ctx.new_page()
+    try:
+        page.goto(shop_url + "/admin")
+        expect(page).to_have_url(SIGN_IN)
+        account = ACCOUNTS["finance"]
+        page.fill("#email", account["email"])
+        page.fill("#password", account["password"])
+        page.click("#sign-in")
+        expect(page.locator("#form-error")).to_contain_text("authenticator")  # finance needs the second factor
+        page.fill("#email", account["email"])
+        page.fill("#password", account["password"])
+        page.fill("#otp", otp_for("finance"))
+        page.click("#sign-in")
+        expect(page.locator("#staff-identity")).to_contain_text("finance")
+        staff_sessions._cookies[(shop_url, "finance")] = next(
+            c["value"] for c in ctx.cookies() if c["name"] == SESSION_COOKIE)
+        cookie = next(c for c in ctx.cookies() if c["name"] == SESSION_COOKIE)
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+        queue = page.locator(".queue[data-queue=awaiting_approval]")
+        expect(queue.get_by_role("link", name=reference)).to_be_visible()
+        queue.get_by_role("link", name=reference).click()
+        expect(page.locator("#order-status")).to_have_text("awaiting_approval")
+        expect(page.locator("#customer")).to_contain_text("anna.keller@example.com")
+        expect(page.locator(".hold-row")).to_contain_text("held")
+        page.click("#approve")
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "done")
+        expect(page.locator("#order-status")).to_have_text("approved")
+        expect(page.locator("#approve")).to_have_count(0)
+    finally:
+        ctx.close()
+    assert order_status(db, reference) == "approved"
+    assert ("customers.view_personal_data", "done", "finance") in audit_actions(db, reference)
+    assert ("orders.approve", "done", "finance") in audit_actions(db, reference)
+
+
+@pytest.mark.clause("GTC-3.5")
+@pytest.mark.clause("CARD-6")
+def test_client_service_cancels_an_order_with_a_reason(browser, shop_url, db, mail_dir):
+    reference = placed_order(browser, shop_url)
+    ctx, page = staff_page(browser, shop_url, "customer_service")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        expect(page.locator("#order-status")).to_have_text("awaiting_approval")
+        expect(page.locator("#approve")).to_have_count(0)  # approval is finance's
+        page.click("#cancel")
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "cancel_reason_unknown")
+        page.select_option("#cancel-reason", "undeliverable_address")
+        page.click("#cancel")
+        expect(page.locator("#order-status")).to_have_text("cancelled")
+        expect(page.locator(".hold-row")).to_contain_text("released")
+        expect(page.locator(".order-event").filter(has_text="payment_released")).to_have_count(1)
+    finally:
+        ctx.close()
+    assert ("orders.cancel", "done", "customer_service") in audit_actions(db, reference)
+
+
+def test_a_viewer_sees_neither_actions_nor_personal_data(browser, shop_url, db):
+    reference = placed_order(browser, shop_url)
+    ctx, page = staff_page(browser, shop_url, "viewer")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        expect(page.locator("#order-status")).to_have_text("awaiting_approval")
+        expect(page.locator("#approve")).to_have_count(0)
+        expect(page.locator("#cancel")).to_have_count(0)
+        expect(page.locator("#customer")).to_have_count(0)
+        expect(page.get_by_text("anna.keller@example.com")).to_have_count(0)
+    finally:
+        ctx.close()
+    assert audit_actions(db, reference) == []  # nothing personal was shown, so nothing to record
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_the_order_list_filters_and_pages_on_desktop_and_phone(browser, shop_url, viewport):
+    reference = placed_order(browser, shop_url)
+    ctx, page = staff_page(browser, shop_url, "fulfilment", viewport)
+    try:
+        page.goto(shop_url + "/admin/orders")
+        expect(page.locator(".order-row").first).to_be_visible()
+        page.fill("#filter-reference", reference.lower())
+        page.click("#apply-filters")
+        expect(page.locator(".order-row")).to_have_count(1)
+        expect(page.locator(".order-row")).to_contain_text(reference)
+        page.fill("#filter-reference", "")
+        page.select_option("#filter-status", "shipped")
+        page.click("#apply-filters")
+        expect(page.locator("#no-orders")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        expect(page.locator("#order-status")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
+    finally:
+        ctx.close()
+
+
+def test_without_a_session_every_admin_page_sends_to_sign_in(browser, shop_url):
+    ctx = shopper_context(browser)
+    page = ctx.new_page()
+    try:
+        for path in ("/admin", "/admin/orders", "/admin/orders/VX-0000"):
+            page.goto(shop_url + path)
+            expect(page).to_have_url(SIGN_IN)
+        ctx.add_cookies([{"name": SESSION_COOKIE, "value": "forged-token", "url": shop_url}])
+        page.goto(shop_url + "/admin/orders")
+        expect(page).to_have_url(SIGN_IN)
+    finally:
+        ctx.close()
+
+
+def test_signing_out_ends_the_session_on_the_server(browser, shop_url):
+    ctx = shopper_context(browser)
+    page = ctx.new_page()
+    try:
+        account = ACCOUNTS["compliance"]
+        page.goto(shop_url + "/admin/login")
+        page.fill("#email", account["email"])
+        page.fill("#password", account["password"])
+        page.click("#sign-in")
+        expect(page.locator("#staff-identity")).to_contain_text("compliance")
+        stolen = next(c for c in ctx.cookies() if c["name"] == SESSION_COOKIE)
+        page.click("#sign-out")
+        expect(page).to_have_url(SIGN_IN)
+        ctx.add_cookies([stolen])  # a copy of the cookie kept from before: the server has revoked it
+        page.goto(shop_url + "/admin")
+        expect(page).to_have_url(SIGN_IN)
+    finally:
+        ctx.close()
+
+
+def test_a_page_on_another_site_can_neither_post_nor_open_the_socket_with_a_staff_cookie(shop_url):
+    """Cross-site request forgery and cross-site WebSocket hijacking, with a valid staff cookie."""
+    cookie = f"{SESSION_COOKIE}={session_cookie(shop_url, 'customer_service')}"
+    status, _ = staff_sessions.post_form(shop_url, "/api/admin/sign-out", {"everywhere": "1"},
+                                         origin="https://evil.example", cookie=cookie)
+    assert status == 403
+
+    async def connect(origin: str) -> bool:
+        client = socketio.AsyncClient(reconnection=False)
+        try:
+            await client.connect(f"{shop_url}?token=probe", namespaces=["/_event"], socketio_path="/_event",
+                                 transports=["websocket"], headers={"Origin": origin, "Cookie": cookie},
+                                 wait_timeout=20)
+            return True
+        except socketio.exceptions.ConnectionError:
+            return False
+        finally:
+            await client.disconnect()
+            await asyncio.sleep(0)
+
+    assert run_async(connect("https://evil.example")) is False
+    assert run_async(connect(shop_url)) is True  # the same cookie from the shop's own page connects
