@@ -33,6 +33,7 @@ def admin_frame(state, *children: rx.Component) -> rx.Component:
                 rx.flex(
                     rx.link("Queues", href=routes.ADMIN, size="3"),
                     rx.link("Orders", href=routes.ADMIN_ORDERS, size="3"),
+                    rx.cond(state.granted.contains("audit.view"), rx.link("Audit log", href=routes.ADMIN_AUDIT, size="3")),
                     spacing="4", align="center", wrap="wrap",
                 ),
                 rx.flex(

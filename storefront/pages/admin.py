@@ -15,6 +15,7 @@ from storefront.settings import get_settings
 from storefront.state.admin import (
     CANCEL_REASONS,
     STATUS_CHOICES,
+    AdminAuditState,
     AdminHomeState,
     AdminOrdersState,
     AdminOrderState,
@@ -254,5 +255,44 @@ def order() -> rx.Component:
                 ),
                 rx.skeleton(height="20rem", width="100%"),
             ),
+        ),
+    )
+
+
+AUDIT_COLUMNS = ("When", "Staff", "Role", "Action", "Outcome", "Subject", "Change", "IP", "Detail")
+
+
+def audit_row(row) -> rx.Component:
+    return rx.table.row(*[rx.table.cell(row[key]) for key in
+                          ("at", "staff", "role", "action", "outcome", "subject", "change", "ip", "detail")],
+                        class_name="audit-row")
+
+
+@admin_page(routes.ADMIN_AUDIT, "Audit log", [AdminAuditState.load])
+def audit_log() -> rx.Component:
+    s = AdminAuditState
+    return admin_frame(
+        AdminState,
+        rx.heading("Audit log", as_="h1", size="6"),
+        rx.form(
+            rx.flex(
+                field_row("Action", rx.input(name="action", id="audit-action", placeholder="orders.approve")),
+                field_row("Outcome", rx.el.select(rx.el.option("any", value=""), rx.el.option("done", value="done"),
+                                                  rx.el.option("refused", value="refused"),
+                                                  rx.el.option("failed", value="failed"), name="outcome",
+                                                  id="audit-outcome", class_name="admin-select")),
+                field_row("Staff id", rx.input(name="staff_id", id="audit-staff", input_mode="numeric", width="6rem")),
+                field_row("Order", rx.input(name="reference", id="audit-reference")),
+                rx.button("Filter", type="submit", id="apply-audit-filters"),
+                wrap="wrap", spacing="3", align="end",
+            ),
+            on_submit=AdminAuditState.apply_filters, reset_on_submit=False,
+        ),
+        _table(AUDIT_COLUMNS, rx.foreach(s.rows, audit_row)),
+        rx.flex(
+            rx.button("Newest", on_click=AdminAuditState.first_page, variant="soft", id="audit-first"),
+            rx.button("Older", on_click=AdminAuditState.next_page, disabled=s.older_than == 0, variant="soft",
+                      id="audit-older"),
+            spacing="3",
         ),
     )

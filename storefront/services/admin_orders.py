@@ -256,3 +256,8 @@ def work_queues(uow: UnitOfWork, at: datetime | None = None) -> list[Queue]:
     with uow.reading() as s:
         return [Queue(key, label, s.exec(count.where(cond)).one(), _refs(s, refs.where(cond), shown))
                 for key, label, cond in wanted]
+
+
+def order_id_of(uow: UnitOfWork, reference: str) -> int | None:
+    with uow.reading() as s:
+        return s.exec(select(Order.id).where(Order.reference == reference[:32])).first()

@@ -198,3 +198,63 @@ class StaffSignInState(rx.State):
         if code == ErrorCode.STAFF_OTP_INVALID.value:
             self.enrolment_error = message(ErrorCode.STAFF_OTP_INVALID)
         return None
+
+
+class AdminAuditState(AdminState):
+    """The audit log, newest first, filtered by action, outcome, staff member or order."""
+
+    rows: list[dict[str, str]] = []
+    action: str = ""
+    outcome: str = ""
+    staff_id: str = ""
+    reference: str = ""
+    older_than: int = 0  # the id the next page starts below; 0 when this is the last page
+    pages: list[int] = []
+
+    def _show(self, before_id: int | None) -> None:
+        order_id = admin_orders.order_id_of(UnitOfWork(), self.reference) if self.reference else None
+        if self.reference and order_id is None:
+            self.rows, self.older_than = [], 0
+            return
+        found = audit.entries(UnitOfWork(), action=self.action or None, outcome=self.outcome or None,
+                              staff_id=int(self.staff_id) if self.staff_id else None, order_id=order_id,
+                              before_id=before_id, limit=admin_orders.PAGE_SIZE + 1)
+        shown = found[:admin_orders.PAGE_SIZE]
+        self.rows = [{"id": str(r.id), "at": r.at.strftime("%Y-%m-%d %H:%M:%S UTC"), "staff": str(r.staff_id or "—"),
+                      "role": r.role or "—", "action": r.action, "outcome": r.outcome, "subject": r.subject,
+                      "change": f"{r.before or ''} → {r.after or ''}" if (r.before or r.after) else "",
+                      "ip": r.ip, "detail": r.detail} for r in shown]
+        self.older_than = shown[-1].id if len(found) > admin_orders.PAGE_SIZE else 0
+
+    @rx.event
+    @requires("audit.view")
+    def load(self, staff: StaffIdentity):
+        self.pages = [0]
+        self._show(None)
+
+    @rx.event
+    @requires("audit.view")
+    def apply_filters(self, form_data: dict[str, Any], staff: StaffIdentity):
+        if not isinstance(form_data, dict):
+            return
+        outcome = _text(form_data.get("outcome"), 10)
+        staff_id = _text(form_data.get("staff_id"), 9)
+        self.action = _text(form_data.get("action"), 60)
+        self.outcome = outcome if outcome in ("done", "refused", "failed") else ""
+        self.staff_id = staff_id if staff_id.isdigit() else ""
+        self.reference = _text(form_data.get("reference"), 32).upper()
+        self.pages = [0]
+        self._show(None)
+
+    @rx.event
+    @requires("audit.view")
+    def next_page(self, staff: StaffIdentity):
+        if self.older_than:
+            self.pages = [*self.pages, self.older_than]
+            self._show(self.older_than)
+
+    @rx.event
+    @requires("audit.view")
+    def first_page(self, staff: StaffIdentity):
+        self.pages = [0]
+        self._show(None)

@@ -223,3 +223,28 @@ def test_a_page_on_another_site_can_neither_post_nor_open_the_socket_with_a_staf
 
     assert run_async(connect("https://evil.example")) is False
     assert run_async(connect(shop_url)) is True  # the same cookie from the shop's own page connects
+
+
+@pytest.mark.clause("CARD-6")
+def test_compliance_browses_the_audit_log_and_a_viewer_may_not(browser, shop_url):
+    ctx, page = staff_page(browser, shop_url, "compliance")
+    try:
+        page.goto(shop_url + "/admin/audit")
+        expect(page.locator(".audit-row").first).to_be_visible()
+        page.fill("#audit-action", "login")
+        page.select_option("#audit-outcome", "done")
+        page.click("#apply-audit-filters")
+        expect(page.locator(".audit-row").filter(has_not_text="login")).to_have_count(0)
+        expect(page.locator(".audit-row").first).to_contain_text("login")
+        rows = page.locator(".audit-row").all_inner_texts()
+        assert rows and all("login" in r and "done" in r for r in rows)
+        assert not any("@" in r for r in rows)  # ids and codes, never an email address
+    finally:
+        ctx.close()
+    ctx, page = staff_page(browser, shop_url, "viewer")
+    try:
+        page.goto(shop_url + "/admin/audit")
+        expect(page.get_by_text("Your role does not allow this action.")).to_be_visible()
+        expect(page.locator(".audit-row")).to_have_count(0)
+    finally:
+        ctx.close()

@@ -34,7 +34,13 @@ from reflex.state import (
 from reflex_base.registry import RegistrationContext
 
 import storefront.storefront  # noqa: F401  (registers every state and route the served app has)
-from storefront.state.admin import AdminHomeState, AdminOrdersState, AdminOrderState, StaffSignInState
+from storefront.state.admin import (
+    AdminAuditState,
+    AdminHomeState,
+    AdminOrdersState,
+    AdminOrderState,
+    StaffSignInState,
+)
 from storefront.state.cart import CartState
 from storefront.state.catalogue import HomeState, ListingState, ProductState
 from storefront.state.checkout import CheckoutState
@@ -219,6 +225,12 @@ HANDLERS: dict[tuple[type, str], Cases] = {
     (AdminOrderState, "approve"): Cases(page="/admin/orders/VX-NOPE", crafted=[({}, to_sign_in)]),
     (AdminOrderState, "cancel"): Cases(page="/admin/orders/VX-NOPE", ok={"form_data": {"reason": "client_request"}},
                                        crafted=[({"form_data": {"reason": "compliance"}}, to_sign_in)]),
+    (AdminAuditState, "load"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
+    (AdminAuditState, "apply_filters"): Cases(page="/admin/audit", ok={"form_data": {"outcome": ""}}, crafted=[
+        ({"form_data": {"staff_id": "1 OR 1=1", "reference": PROBE_EMAIL}}, to_sign_in),
+    ]),
+    (AdminAuditState, "next_page"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
+    (AdminAuditState, "first_page"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
     (StaffSignInState, "load_sign_in"): Cases(page="/admin/login?error=" + "9" * 300 + "&retry=" + "x" * 300,
                                               crafted=[({}, answered)]),
     (StaffSignInState, "load_enrolment"): Cases(page="/admin/enrol", crafted=[({}, to_sign_in)]),
