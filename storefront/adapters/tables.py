@@ -170,6 +170,35 @@ class PaymentAuthorization(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class Shipment(SQLModel, table=True):
+    """A parcel handed to a carrier (GTC-5.5: risk passes at `handed_over_at`) and what its capture charged (PAY-5).
+
+    `number` counts an order's shipments from 1; (order_id, number) is unique, so two staff recording
+    the same next shipment at once record it once. Rows are never edited.
+    """
+
+    __tablename__ = "shipment"
+    __table_args__ = (UniqueConstraint("order_id", "number", name="uq_shipment_order_number"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    number: int
+    carrier: str = Field(max_length=80)
+    tracking_number: str = Field(max_length=40)
+    handed_over_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    staff_id: int = Field(foreign_key="staff_user.id")
+    captured_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+
+
+class ShipmentLine(SQLModel, table=True):
+    __tablename__ = "shipment_line"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    shipment_id: int = Field(foreign_key="shipment.id", index=True)
+    order_line_id: int = Field(foreign_key="order_line.id")
+    quantity: int
+
+
 class OrderEvent(SQLModel, table=True):
     """Append-only history of an order: what happened, when, by whom."""
 

@@ -64,5 +64,18 @@ class BusinessCalendar:
         rules = policy()
         return self.is_business_day(local.date()) and rules.shipping_start <= local.time() < rules.shipping_end
 
+    def next_shipping_slot(self, moment: datetime) -> datetime:
+        """The first moment at or after `moment` when a parcel may be handed over (GTC-5.2), in local time."""
+        local, rules = self.local(moment), policy()
+        day = local.date()
+        if self.is_business_day(day) and local.time() < rules.shipping_end:
+            if local.time() >= rules.shipping_start:
+                return local
+            return datetime.combine(day, rules.shipping_start, tzinfo=self._zone)
+        day += timedelta(days=1)
+        while not self.is_business_day(day):
+            day += timedelta(days=1)
+        return datetime.combine(day, rules.shipping_start, tzinfo=self._zone)
+
     def ship_by_date(self, ordered_at: datetime) -> date:
         return self.add_business_days(ordered_at, policy().ship_within_business_days)

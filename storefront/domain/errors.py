@@ -67,6 +67,19 @@ class ErrorCode(StrEnum):
     CANCEL_REASON_UNKNOWN = "cancel_reason_unknown"
     STAFF_SIGNED_OUT = "staff_signed_out"
     STAFF_FORBIDDEN = "staff_forbidden"
+    # back office: shipping
+    NOT_SHIPPABLE = "not_shippable"
+    SHIP_NOTHING = "ship_nothing"
+    SHIP_LINE_UNKNOWN = "ship_line_unknown"
+    SHIP_QUANTITY_INVALID = "ship_quantity_invalid"
+    CARRIER_UNKNOWN = "carrier_unknown"
+    TRACKING_INVALID = "tracking_invalid"
+    HANDOVER_TIME_INVALID = "handover_time_invalid"
+    HANDOVER_OUTSIDE_HOURS = "handover_outside_hours"
+    HANDOVER_IN_FUTURE = "handover_in_future"
+    NO_HOLD_FOR_SHIPMENT = "no_hold_for_shipment"
+    CAPTURE_FAILED = "capture_failed"
+    SHIPMENT_ALREADY_RECORDED = "shipment_already_recorded"
     # staff accounts: sign-in, second factor, account management
     STAFF_BAD_CREDENTIALS = "staff_bad_credentials"
     STAFF_OTP_REQUIRED = "staff_otp_required"
@@ -150,6 +163,25 @@ MESSAGES: dict[ErrorCode, str] = {
                                    "must authorise the full amount before approval.",
     ErrorCode.NOT_CANCELLABLE: "An order that is {status} cannot be cancelled.",
     ErrorCode.CANCEL_REASON_UNKNOWN: "Please choose a cancellation reason from the list.",
+    # back office: shipping
+    ErrorCode.NOT_SHIPPABLE: "Only an approved or partly shipped order can be shipped (this one is {status}).",
+    ErrorCode.SHIP_NOTHING: "Please enter a quantity for at least one line to ship.",
+    ErrorCode.SHIP_LINE_UNKNOWN: "{line} is not a line of this order.",
+    ErrorCode.SHIP_QUANTITY_INVALID: "{line}: the quantity to ship must be between 1 and {remaining}, what remains "
+                                     "to ship.",
+    ErrorCode.CARRIER_UNKNOWN: "Please choose a carrier from the list.",
+    ErrorCode.TRACKING_INVALID: "A tracking number is 1 to 40 capital letters, digits or hyphens.",
+    ErrorCode.HANDOVER_TIME_INVALID: "Please enter the date and time the parcel was handed to the carrier.",
+    ErrorCode.HANDOVER_OUTSIDE_HOURS: "Parcels are handed to the carrier Monday to Friday, 08:00 to 17:00 (Geneva "
+                                      "time), never on a public holiday. The next allowed slot is {next_slot}.",
+    ErrorCode.HANDOVER_IN_FUTURE: "The handover time is in the future. Record a shipment once the parcel has been "
+                                  "handed over.",
+    ErrorCode.NO_HOLD_FOR_SHIPMENT: "No live card hold covers this shipment ({amount}); nothing was shipped or "
+                                    "charged. The client must authorise the amount again first.",
+    ErrorCode.CAPTURE_FAILED: "The payment provider did not charge the shipment ({detail}); nothing was recorded. "
+                              "Please try again: the card will not be charged twice.",
+    ErrorCode.SHIPMENT_ALREADY_RECORDED: "A shipment with tracking number {tracking} is already recorded for this "
+                                         "order; nothing was shipped or charged again.",
     ErrorCode.STAFF_SIGNED_OUT: "Your session has ended. Please sign in again.",
     ErrorCode.STAFF_FORBIDDEN: "Your role does not allow this action.",
     ErrorCode.STAFF_BAD_CREDENTIALS: "The email address or password is not right.",

@@ -84,3 +84,28 @@ def approved(order_id: int, at: datetime, actor: str, *, held_minor: int) -> Ord
 def payment_release_failed(order_id: int, at: datetime, intent_id: str | None, error: str) -> OrderEvent:
     """The provider could not be told to release a hold; it lapses by itself at `capture_before`."""
     return _event(order_id, E.PAYMENT_RELEASE_FAILED, at, intent_id=intent_id, error=error[:200])
+
+
+def handed_to_carrier(order_id: int, at: datetime, actor: str, *, shipment: int, handed_over_at: datetime,
+                      carrier: str, tracking_number: str, lines: dict[str, int]) -> OrderEvent:
+    """GTC-5.5: the risk passes to the client at `handed_over_at`, the time entered, not the time recorded."""
+    return _event(order_id, E.HANDED_TO_CARRIER, at, actor, shipment=shipment,
+                  handed_over_at=handed_over_at.isoformat(), carrier=carrier, tracking_number=tracking_number,
+                  lines=dict(lines))
+
+
+def shipped(order_id: int, at: datetime, actor: str, *, shipment: int, partially: bool) -> OrderEvent:
+    return _event(order_id, E.PARTIALLY_SHIPPED if partially else E.SHIPPED, at, actor, shipment=shipment)
+
+
+def payment_reauthorized(order_id: int, at: datetime, *, intent_id: str | None, amount_minor: int, currency: str,
+                         reason: str) -> OrderEvent:
+    return _event(order_id, E.PAYMENT_REAUTHORIZED, at, intent_id=intent_id, amount_minor=amount_minor,
+                  currency=currency, reason=reason)
+
+
+def payment_reauthorization_failed(order_id: int, at: datetime, *, amount_minor: int, currency: str, code: str,
+                                   intent_id: str | None = None, reason: str = "") -> OrderEvent:
+    """A new hold could not be placed without the client: the order is listed in the failed-renewal queue."""
+    return _event(order_id, E.PAYMENT_REAUTHORIZATION_FAILED, at, intent_id=intent_id, amount_minor=amount_minor,
+                  currency=currency, code=code, reason=reason)
