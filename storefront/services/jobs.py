@@ -9,6 +9,7 @@ import asyncio
 import logging
 
 from storefront.adapters.mailer import mailer_from_settings
+from storefront.services.hold_renewal import renew_due
 from storefront.services.outbox import deliver_due
 from storefront.services.payment import expire_unpaid
 from storefront.services.unit_of_work import UnitOfWork
@@ -21,8 +22,10 @@ INTERVAL_SECONDS = 2.0
 def run_once() -> dict[str, int]:
     uow = UnitOfWork()
     cancelled = expire_unpaid(uow)
+    renewed = renew_due(uow)  # before sending, so a refused renewal's email leaves in the same round
     sent, failed = deliver_due(uow, mailer_from_settings(get_settings()))
-    return {"cancelled_unpaid": len(cancelled), "emails_sent": sent, "email_failures": failed}
+    return {"cancelled_unpaid": len(cancelled), "holds_renewed": len(renewed), "emails_sent": sent,
+            "email_failures": failed}
 
 
 async def run_forever() -> None:

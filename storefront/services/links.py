@@ -22,6 +22,7 @@ from storefront.settings import get_settings
 class Purpose(StrEnum):
     VIEW = "view"  # the order status page
     PAY = "pay"  # back to the payment step of an unpaid order
+    REAUTHORIZE = "reauthorize"  # authorise the card again after a refused hold renewal (while the order is open)
 
 
 class LinkCheck(StrEnum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from storefront.adapters.tables import WebhookEvent
+from storefront.services.hold_renewal import after_intent_change
 from storefront.services.payment import apply_intent_status
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -68,5 +69,6 @@ def apply(event, uow: UnitOfWork) -> str:
         result = "ignored"
     else:
         apply_intent_status(uow, intent_id, expired=event["type"] == LAPSED)
+        after_intent_change(uow, intent_id)  # a lapsed hold of an open order is renewed at once (PAY-5)
         result = "applied"
     return result if _record(uow, event["id"], event["type"]) else "duplicate"

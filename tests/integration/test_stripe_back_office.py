@@ -48,7 +48,9 @@ def _charge(client: stripe.StripeClient, intent_id: str):
 
 
 def _intents_of(client: stripe.StripeClient, customer_id: str) -> list:
-    return [i for i in client.v1.payment_intents.list(params={"limit": 100}).data if i.customer == customer_id]
+    # every page: the session's sandbox holds more than one page of intents
+    pages = client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
+    return [i for i in pages if i.customer == customer_id]
 
 
 def _near(moment: datetime | None, expected: datetime, slack: timedelta = timedelta(seconds=10)) -> bool:

@@ -1,0 +1,348 @@
+"""Renewing card holds before they lapse (PAY-5): the card stays held for what is still to be charged.
+
+A hold lives a few days (rules/payments.toml `[hold_windows]`; a renewal is merchant-initiated, so it
+gets the network's shorter window). An open order can wait longer than that for approval or shipment,
+so a hold whose `capture_before` falls within `[holds] renew_before_hours` is replaced by a new one
+placed off-session on the saved card, for the hold's amount less what was captured from it.
+
+Order of effects, per old hold (its payment intent `old`)
+    1. Claim the attempt: a PaymentAuthorization row with the unique key `<old>:renew` (status pending).
+       A second worker, or a second run of the job, finds the row and does nothing; a claim whose
+       provider did not answer is taken again and asked again under the same key, which the provider
+       answers with the first result. The same key is the provider's idempotency key.
+    2. The new hold at the provider, outside any transaction.
+    3. Held: the row becomes the new hold (capture_before from the provider) with a `payment_reauthorized`
+       event; only then is the old hold released (`<old>:release`), so the order is never without one.
+    4. Refused for lack of funds or a limit (`[holds] retry_after_release`): the old hold may be what
+       uses up the headroom, so it is released first and the new hold tried once more (`<old>:renew:retry`).
+    5. Refused otherwise, refused again, or the bank wants the client (3-D Secure): in one transaction,
+       the attempt is recorded, a `payment_reauthorization_failed` event lists the order in the admin's
+       "Failed hold renewals" queue, and the client is emailed a link to authorise the card again.
+       The order is kept; nothing is charged until shipment.
+
+A hold the provider reports lapsed (webhook `charge.expired`, or `payment_intent.canceled` with reason
+automatic) is renewed at once the same way (`after_intent_change`); the job also picks up any lapsed hold
+of an open order not yet renewed. Approval and shipment only ever count live holds
+(`order_admin.live_holds`: held, and before their `capture_before`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from storefront.adapters.email_render import render_order_notice
+from storefront.adapters.stripe_gateway import Authorization, CardDeclined, PaymentGatewayError, StripeGateway
+from storefront.adapters.tables import Order, PaymentAuthorization
+from storefront.domain.money import Money
+from storefront.domain.order_status import OrderStatus, PaymentStatus
+from storefront.domain.policy import policy
+from storefront.rules import load
+from storefront.services import links, order_events, outbox
+from storefront.services.documents import order_document
+from storefront.services.payment import gateway
+from storefront.services.unit_of_work import UnitOfWork
+
+OPEN = frozenset({OrderStatus.AWAITING_APPROVAL, OrderStatus.COMPLIANCE_REVIEW, OrderStatus.APPROVED,
+                  OrderStatus.PARTIALLY_SHIPPED})
+STALE_CLAIM = timedelta(minutes=2)
+NO_ANSWER = "no_answer"
+REASON = "hold_renewal"
+EMAIL_KIND = "payment_reauthorization_needed"
+
+
+@dataclass(frozen=True)
+class Rules:
+    renew_before: timedelta
+    retry_after_release: frozenset[str]
+
+
+@lru_cache
+def rules() -> Rules:
+    holds = load("payments")["holds"]
+    return Rules(timedelta(hours=float(holds["renew_before_hours"])), frozenset(holds["retry_after_release"]))
+
+
+def _now(at: datetime | None) -> datetime:
+    return at or datetime.now(timezone.utc)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+def renew_key(old_intent: str) -> str:
+    return f"{old_intent}:renew"
+
+
+def retry_key(old_intent: str) -> str:
+    return f"{old_intent}:renew:retry"
+
+
+@dataclass(frozen=True)
+class _Old:
+    """The hold being replaced, as read."""
+
+    authorization_id: int
+    intent_id: str
+    order_id: int
+    reference: str
+    customer_id: str | None
+    card_id: str | None
+    brand: str
+    last4: str
+    amount_minor: int  # still to be charged from it: its amount less what was captured
+    currency: str
+
+
+def _old(hold: PaymentAuthorization, order: Order) -> _Old:
+    return _Old(hold.id, hold.intent_id, order.id, order.reference, order.payment_customer_id, hold.card_id,
+                hold.brand, hold.last4, hold.amount_minor - hold.captured_minor, hold.currency)
+
+
+def _attempts(s: Session, intent_id: str) -> dict[str, PaymentAuthorization]:
+    keys = (renew_key(intent_id), retry_key(intent_id))
+    rows = s.exec(select(PaymentAuthorization).where(PaymentAuthorization.idempotency_key.in_(keys))).all()
+    return {r.idempotency_key: r for r in rows}
+
+
+def _open_claim(row: PaymentAuthorization | None, at: datetime) -> bool:
+    """A claim that may be (re)tried: none yet, or one whose provider did not answer, or abandoned."""
+    if row is None:
+        return True
+    return row.status == PaymentStatus.PENDING and (row.decline_code == NO_ANSWER
+                                                   or at - _aware(row.updated_at) >= STALE_CLAIM)
+
+
+def _stage(s: Session, old: _Old, at: datetime) -> str | None:
+    """What is left to do for this old hold: "renew", "retry", or None (done, or another worker on it)."""
+    rows = _attempts(s, old.intent_id)
+    first, second = rows.get(renew_key(old.intent_id)), rows.get(retry_key(old.intent_id))
+    if _open_claim(first, at):
+        return "renew"
+    if first.status == PaymentStatus.DECLINED and first.decline_code in rules().retry_after_release \
+            and _open_claim(second, at):
+        return "retry"
+    return None
+
+
+def _claim(uow: UnitOfWork, old: _Old, key: str, at: datetime) -> bool:
+    """Reserve the attempt under `key`; False when another worker holds it or it is finished."""
+    with uow:
+        s = uow.session
+        row = s.exec(select(PaymentAuthorization).where(PaymentAuthorization.idempotency_key == key)).first()
+        if row is None:
+            s.add(PaymentAuthorization(order_id=old.order_id, idempotency_key=key, status=PaymentStatus.PENDING.value,
+                                       amount_minor=old.amount_minor, currency=old.currency, card_id=old.card_id,
+                                       brand=old.brand, last4=old.last4, created_at=at, updated_at=at))
+            try:
+                uow.commit()
+            except IntegrityError:
+                return False
+            return True
+        if not _open_claim(row, at):
+            return False
+        taken = s.exec(update(PaymentAuthorization).where(PaymentAuthorization.id == row.id,
+                                                          PaymentAuthorization.status == PaymentStatus.PENDING,
+                                                          PaymentAuthorization.updated_at == row.updated_at)
+                       .values(decline_code=None, updated_at=at)).rowcount
+        uow.commit()
+        return taken == 1
+
+
+@dataclass(frozen=True)
+class _Answer:
+    auth: Authorization | None
+    code: str  # "held", a decline code, "authentication_required", or NO_ANSWER
+
+
+def _ask(gw: StripeGateway, old: _Old, key: str) -> _Answer:
+    if not old.customer_id or not old.card_id:
+        return _Answer(None, "no_saved_card")
+    try:
+        auth = gw.authorize_off_session(customer_id=old.customer_id, payment_method_id=old.card_id,
+                                        amount_minor=old.amount_minor, currency=old.currency, idempotency_key=key,
+                                        metadata={"order": old.reference, "purpose": "hold renewal",
+                                                  "replaces": old.intent_id})
+    except CardDeclined as exc:
+        return _Answer(None, exc.decline_code or "card_declined")
+    except PaymentGatewayError:
+        return _Answer(None, NO_ANSWER)
+    return _Answer(auth, "held" if auth.status == "held" else (auth.decline_code or auth.status))
+
+
+def _record(uow: UnitOfWork, old: _Old, key: str, answer: _Answer, at: datetime, *, last: bool) -> None:
+    """Write the attempt's outcome; when it is the last attempt and failed, list the order and email the client."""
+    with uow:
+        s = uow.session
+        row = s.exec(select(PaymentAuthorization).where(PaymentAuthorization.idempotency_key == key)).one()
+        if row.status != PaymentStatus.PENDING:
+            return
+        row.updated_at = at
+        if answer.code == NO_ANSWER:  # the hold may exist at the provider: the next run asks with the same key
+            row.decline_code = NO_ANSWER
+            uow.commit()
+            return
+        auth = answer.auth
+        if auth is not None and auth.intent_id:
+            row.intent_id = auth.intent_id
+        if answer.code == "held":
+            row.status, row.decline_code = PaymentStatus.HELD.value, None
+            row.capture_before = auth.capture_before or at + timedelta(days=policy().hold_lifetime_days)
+            s.add(order_events.payment_reauthorized(old.order_id, at, intent_id=auth.intent_id,
+                                                    amount_minor=old.amount_minor, currency=old.currency,
+                                                    reason=REASON))
+            uow.commit()
+            return
+        row.status = (PaymentStatus.REQUIRES_ACTION if auth is not None and auth.status == "requires_action"
+                      else PaymentStatus.DECLINED).value
+        row.decline_code = answer.code[:80]
+        if last:
+            order = s.get(Order, old.order_id)
+            s.add(order_events.payment_reauthorization_failed(old.order_id, at, amount_minor=old.amount_minor,
+                                                              currency=old.currency, code=answer.code[:80],
+                                                              intent_id=old.intent_id, reason=REASON))
+            _notify(s, order, old, at)
+        uow.commit()
+
+
+def reauthorize_url(reference: str, at: datetime | None = None) -> str:
+    """The order status page carrying a `reauthorize` token (honoured only while the order is open)."""
+    token = links.issue(reference, links.Purpose.REAUTHORIZE, at)
+    return f"{links.order_url(reference, at)}&reauthorize={token}"
+
+
+def reauthorization_link_valid(uow: UnitOfWork, reference: str, token: str, at: datetime | None = None) -> bool:
+    """A `reauthorize` link works until the order ships or is cancelled (and within its long signature life)."""
+    at = _now(at)
+    if not links.valid(reference, token, links.Purpose.REAUTHORIZE, at):
+        return False
+    with uow.reading() as s:
+        status = s.exec(select(Order.status).where(Order.reference == reference)).first()
+    return status in OPEN
+
+
+def _notify(s: Session, order: Order, old: _Old, at: datetime) -> None:
+    amount = Money(old.amount_minor, old.currency).format(order.locale)
+    paragraphs = (
+        f"Your card is authorised, not charged, for your order until it ships. The authorisation lapses after a few "
+        f"days, so we asked your bank to renew it for {amount}; your bank did not accept the renewal.",
+        "Your order is kept and nothing has been charged. Your card is charged only when your watches ship, and only "
+        "for what ships.",
+        f"Please authorise your card again here: {reauthorize_url(order.reference, at)}",
+        "This link works until your order ships or is cancelled. If you prefer, reply to this email and our client "
+        "service will help you.",
+    )
+    email = render_order_notice(order_document(s, order), f"Your order {order.reference}: please authorise your "
+                                                          f"card again", paragraphs)
+    if outbox.enqueue(s, f"reauthorize:{old.intent_id}", EMAIL_KIND, order.email, email, order_id=order.id, at=at):
+        s.add(order_events.email_queued(order.id, at, EMAIL_KIND))
+
+
+def _release(uow: UnitOfWork, old: _Old, at: datetime, gw: StripeGateway, reason: str) -> bool:
+    """Drop the old hold at the provider, then record it; a failure is recorded and the hold lapses by itself."""
+    try:
+        gw.cancel(old.intent_id, idempotency_key=f"{old.intent_id}:release")
+    except PaymentGatewayError as exc:
+        with uow:
+            uow.session.add(order_events.payment_release_failed(old.order_id, at, old.intent_id, str(exc)))
+            uow.commit()
+        return False
+    with uow:
+        s = uow.session
+        moved = s.exec(update(PaymentAuthorization).where(PaymentAuthorization.id == old.authorization_id,
+                                                          PaymentAuthorization.status == PaymentStatus.HELD)
+                       .values(status=PaymentStatus.RELEASED.value, updated_at=at)).rowcount
+        if moved == 1:
+            s.add(order_events.payment_released(old.order_id, at, old.intent_id, reason=reason))
+        uow.commit()
+    return True
+
+
+def _still_held(uow: UnitOfWork, old: _Old) -> bool:
+    with uow.reading() as s:
+        return s.get(PaymentAuthorization, old.authorization_id).status == PaymentStatus.HELD
+
+
+def _renew(uow: UnitOfWork, old: _Old, at: datetime, gw: StripeGateway) -> bool:
+    """Steps 1 to 5 of the module docstring for one old hold; True when something was done."""
+    with uow.reading() as s:
+        stage = _stage(s, old, at)
+    acted = False
+    if stage == "renew":
+        if not _claim(uow, old, renew_key(old.intent_id), at):
+            return False
+        answer = _ask(gw, old, renew_key(old.intent_id))
+        retry = answer.auth is None and answer.code in rules().retry_after_release
+        _record(uow, old, renew_key(old.intent_id), answer, at, last=not retry)
+        if answer.code == "held":
+            if _still_held(uow, old):
+                _release(uow, old, at, gw, reason="renewed")
+            return True
+        if not retry:
+            return answer.code != NO_ANSWER
+        acted, stage = True, "retry"
+    if stage != "retry":
+        return acted
+    if _still_held(uow, old):  # the old hold may be what exhausts the card's funds or limit
+        _release(uow, old, at, gw, reason="renewal_retry")
+    if not _claim(uow, old, retry_key(old.intent_id), at):
+        return acted
+    answer = _ask(gw, old, retry_key(old.intent_id))
+    _record(uow, old, retry_key(old.intent_id), answer, at, last=True)
+    return acted or answer.code != NO_ANSWER
+
+
+def _due(s: Session, at: datetime) -> list[tuple[PaymentAuthorization, Order]]:
+    """Holds of open orders to replace: held and lapsing within the renewal window, or already lapsed."""
+    lapsing = (PaymentAuthorization.status == PaymentStatus.HELD) & PaymentAuthorization.capture_before.is_not(None) \
+        & (PaymentAuthorization.capture_before <= at + rules().renew_before)
+    expired = PaymentAuthorization.status == PaymentStatus.EXPIRED
+    rows = s.exec(select(PaymentAuthorization, Order).join(Order, Order.id == PaymentAuthorization.order_id)
+                  .where(Order.status.in_([o.value for o in OPEN]), PaymentAuthorization.intent_id.is_not(None),
+                         lapsing | expired)
+                  .order_by(PaymentAuthorization.capture_before, PaymentAuthorization.id)).all()
+    return [(hold, order) for hold, order in rows if hold.amount_minor - hold.captured_minor > 0]
+
+
+def renew_due(uow: UnitOfWork, *, at: datetime | None = None, gw: StripeGateway | None = None) -> list[str]:
+    """The job: renew every hold of an open order that lapses within the renewal window (or has lapsed).
+
+    Returns the references of the orders acted on (renewed, or listed as failed with the client emailed).
+    """
+    at = _now(at)
+    with uow.reading() as s:
+        due = [_old(hold, order) for hold, order in _due(s, at)]
+        due = [old for old in due if _stage(s, old, at) is not None]
+    if not due:
+        return []
+    gw = gw or gateway()
+    acted: list[str] = []
+    for old in due:
+        if _renew(uow, old, at, gw) and old.reference not in acted:
+            acted.append(old.reference)
+    return acted
+
+
+def after_intent_change(uow: UnitOfWork, intent_id: str, *, at: datetime | None = None,
+                        gw: StripeGateway | None = None) -> bool:
+    """After a provider event: a hold of an open order that lapsed is renewed at once (True if acted on)."""
+    at = _now(at)
+    with uow.reading() as s:
+        row = s.exec(select(PaymentAuthorization, Order).join(Order, Order.id == PaymentAuthorization.order_id)
+                     .where(PaymentAuthorization.intent_id == intent_id)).first()
+        if row is None:
+            return False
+        hold, order = row
+        if hold.status != PaymentStatus.EXPIRED or order.status not in OPEN \
+                or hold.amount_minor - hold.captured_minor <= 0:
+            return False
+        old = _old(hold, order)
+        if _stage(s, old, at) is None:
+            return False
+    return _renew(uow, old, at, gw or gateway())
