@@ -243,6 +243,32 @@ class WebhookEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow)
 
 
+class RefundRecord(SQLModel, table=True):
+    """Money given back of one captured hold (services/refunds.py). A refund request spanning several holds
+    is several rows with the same `number` (the order's request count); (order_id, number, authorization_id)
+    is unique, so two requests read at once record one. `lines` ({line reference: quantity}) sits on the
+    request's first row only."""
+
+    __tablename__ = "refund"
+    __table_args__ = (UniqueConstraint("order_id", "number", "authorization_id", name="uq_refund_order_number_hold"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    number: int
+    authorization_id: int = Field(foreign_key="payment_authorization.id")
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    reason_code: str = Field(max_length=40)
+    lines: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=16, index=True)
+    provider_refund_id: Optional[str] = Field(default=None, max_length=80)
+    failure_code: Optional[str] = Field(default=None, max_length=80)
+    idempotency_key: Optional[str] = Field(default=None, unique=True, max_length=120)
+    requested_by: Optional[int] = Field(default=None, foreign_key="staff_user.id")
+    approved_by: Optional[int] = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: Optional[datetime] = None
+
+
 class StaffUser(SQLModel, table=True):
     """A member of staff of the back office. Staff are deactivated, never deleted: the audit names them."""
 

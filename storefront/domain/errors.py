@@ -92,6 +92,17 @@ class ErrorCode(StrEnum):
     STAFF_EMAIL_TAKEN = "staff_email_taken"
     STAFF_ROLE_UNKNOWN = "staff_role_unknown"
     STAFF_PASSWORD_TOO_SHORT = "staff_password_too_short"
+    # back office: refunds
+    REFUND_NOTHING_CAPTURED = "refund_nothing_captured"
+    REFUND_OVER_REFUNDABLE = "refund_over_refundable"
+    REFUND_LINE_UNKNOWN = "refund_line_unknown"
+    REFUND_QUANTITY_INVALID = "refund_quantity_invalid"
+    REFUND_REASON_UNKNOWN = "refund_reason_unknown"
+    REFUND_AMOUNT_INVALID = "refund_amount_invalid"
+    REFUND_NOT_FOUND = "refund_not_found"
+    REFUND_NOT_AWAITING_APPROVAL = "refund_not_awaiting_approval"
+    REFUND_SAME_APPROVER = "refund_same_approver"
+    REFUND_FAILED = "refund_failed"
     # anything else: no detail reaches the client
     UNEXPECTED = "unexpected"
 
@@ -197,6 +208,19 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.STAFF_EMAIL_TAKEN: "A staff account with this email address exists already.",
     ErrorCode.STAFF_ROLE_UNKNOWN: "Please choose a role from the list.",
     ErrorCode.STAFF_PASSWORD_TOO_SHORT: "Please choose a password of at least {length} characters.",
+    ErrorCode.REFUND_NOTHING_CAPTURED: "Nothing has been charged on this order, so there is nothing to refund "
+                                       "(a hold is released, never refunded).",
+    ErrorCode.REFUND_OVER_REFUNDABLE: "This refund ({amount}) is more than what can still be refunded "
+                                      "({refundable}).",
+    ErrorCode.REFUND_LINE_UNKNOWN: "{line} is not a line of this order.",
+    ErrorCode.REFUND_QUANTITY_INVALID: "{line}: the quantity to refund must be between 1 and {refundable}, the "
+                                       "shipped pieces not yet refunded.",
+    ErrorCode.REFUND_REASON_UNKNOWN: "Please choose a refund reason from the list.",
+    ErrorCode.REFUND_AMOUNT_INVALID: "Please enter lines or an amount above zero to refund.",
+    ErrorCode.REFUND_NOT_FOUND: "This refund does not exist.",
+    ErrorCode.REFUND_NOT_AWAITING_APPROVAL: "This refund is {status}, not awaiting approval.",
+    ErrorCode.REFUND_SAME_APPROVER: "A refund must be approved by someone other than the person who asked for it.",
+    ErrorCode.REFUND_FAILED: "The payment provider did not make the refund ({detail}); nothing was refunded.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 
