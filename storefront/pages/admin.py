@@ -14,6 +14,8 @@ from storefront.services.admin_orders import HoldView, LineView, OrderRow, Queue
 from storefront.settings import get_settings
 from storefront.state.admin import (
     CANCEL_REASONS,
+    CARRIERS,
+    QUANTITY_FIELD,
     STATUS_CHOICES,
     AdminAuditState,
     AdminHomeState,
@@ -194,6 +196,44 @@ def _table(headers: tuple[str, ...], rows) -> rx.Component:
                                 rx.table.body(rows), width="100%"), overflow_x="auto", width="100%")
 
 
+def ship_line(line: LineView) -> rx.Component:
+    return rx.cond(
+        line.remaining > 0,
+        field_row(line.reference + " (" + line.remaining.to_string() + " to ship)",
+                  rx.input(name=QUANTITY_FIELD + line.reference, type="number", min=0, max=line.remaining,
+                           default_value=line.remaining.to_string(), input_mode="numeric", width="7rem",
+                           class_name="ship-quantity", data_line=line.reference)),
+    )
+
+
+def ship_form() -> rx.Component:
+    """Lines and quantities handed over, the carrier and tracking number, and the handover time in the
+    merchant's time zone (GTC-5.5: the time entered, not the time of the click)."""
+    return rx.card(
+        rx.form(
+            rx.flex(
+                rx.heading("Ship", as_="h2", size="4"),
+                rx.flex(rx.foreach(AdminOrderState.detail.lines, ship_line), wrap="wrap", spacing="3"),
+                rx.flex(
+                    field_row("Carrier", rx.el.select(rx.el.option("Choose…", value=""),
+                                                      *[rx.el.option(name, value=name) for name in CARRIERS],
+                                                      name="carrier", id="ship-carrier", class_name="admin-select")),
+                    field_row("Tracking number", rx.input(name="tracking_number", id="ship-tracking", max_length=40)),
+                    field_row(f"Handed to the carrier at ({get_settings().merchant_timezone} time)",
+                              rx.input(name="handed_over_at", id="ship-handover", type="datetime-local")),
+                    wrap="wrap", spacing="3", align="end",
+                ),
+                rx.button("Record shipment and charge", type="submit", id="ship", size="3"),
+                direction="column", spacing="3",
+            ),
+            on_submit=AdminOrderState.ship, reset_on_submit=False,
+            # A new form after each change to the order: the quantities start again from what remains.
+            key=AdminOrderState.detail.events.length().to_string(),
+        ),
+        id="ship-form",
+    )
+
+
 def order_actions() -> rx.Component:
     s = AdminOrderState
     return rx.flex(
@@ -232,6 +272,8 @@ def order() -> rx.Component:
                     rx.cond(s.notice != "", rx.callout(s.notice, id="action-notice", data_code=s.notice_code,
                                                       color_scheme=rx.cond(s.notice_code == "done", "green", "red"))),
                     order_actions(),
+                    rx.cond(s.granted.contains("orders.ship")
+                            & ((d.status == "approved") | (d.status == "partially_shipped")), ship_form()),
                     rx.text("Placed ", d.placed_at, " · ", d.channel, " · ship by ", d.ship_by, " · terms ",
                             d.terms_version, " · screening ", d.screening),
                     rx.text("Subtotal ", d.subtotal, " · shipping ", d.shipping, " · VAT ", d.vat, " · total ", d.total,

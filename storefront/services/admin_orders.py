@@ -114,6 +114,7 @@ class LineView:
     cancelled: int
     unit_price: str
     state: str
+    remaining: int  # still to ship: ordered, less shipped and cancelled
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,8 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
         shipping=money(order.shipping_minor), vat=money(order.vat_minor) if order.vat_rate else "not applicable",
         ship_by=order.ship_by.isoformat(), terms_version=terms.version if terms else "", screening=str(verdict),
         lines=[LineView(li.reference, li.name, li.quantity, li.quantity_shipped, li.quantity_cancelled,
-                        money(li.unit_price_minor), _line_state(li)) for li in lines],
+                        money(li.unit_price_minor), _line_state(li),
+                        li.quantity - li.quantity_shipped - li.quantity_cancelled) for li in lines],
         holds=[HoldView(h.intent_id or "", h.status, money(h.amount_minor), money(h.captured_minor),
                         money(h.refunded_minor), _when(h.capture_before)) for h in holds],
         events=[EventView(_when(e.at), e.type, e.actor, json.dumps(e.data, sort_keys=True)[:300]) for e in events],

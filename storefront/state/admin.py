@@ -3,8 +3,9 @@ its input, calls a service and shows the answer; the permission decorator guards
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
@@ -14,14 +15,30 @@ from storefront.domain.errors import ErrorCode, message
 from storefront.domain.order_status import OrderStatus
 from storefront.domain.staff import allowed
 from storefront.services.staff_cookies import ENROL_COOKIE, cookie_value
-from storefront.services import admin_orders, audit, order_admin, staff
+from storefront.domain.carriers import carriers
+from storefront.services import admin_orders, audit, order_admin, shipping_admin, staff
 from storefront.services.admin_orders import OrderDetail, OrderFilters, OrderRow, Queue
 from storefront.services.staff import StaffError, StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
+from storefront.settings import get_settings
 from storefront.state.admin_auth import AdminState, requires
+from storefront.state.cart import whole_number
 
 STATUS_CHOICES = ["", *[s.value for s in OrderStatus]]
 CANCEL_REASONS = [[reason.value, label] for reason, label in STAFF_LABELS.items()]
+CARRIERS = [c.name for c in carriers()]
+QUANTITY_FIELD = "qty_"  # the ship form's quantity fields: qty_<line reference>
+
+
+def _merchant_time(value: object) -> datetime | None:
+    """A `datetime-local` field's value, which staff enter in the merchant's time zone, as UTC."""
+    try:
+        local = datetime.fromisoformat(value) if isinstance(value, str) and 0 < len(value) <= 30 else None
+    except ValueError:
+        return None
+    if local is None or local.tzinfo is not None:
+        return None
+    return local.replace(tzinfo=ZoneInfo(get_settings().merchant_timezone)).astimezone(timezone.utc)
 
 
 def _text(value: object, limit: int) -> str:
@@ -144,6 +161,31 @@ class AdminOrderState(AdminState):
         try:
             order_admin.approve(UnitOfWork(), self._reference(), staff=staff, ip=self._client_ip())
             self._answer(None, "Order approved; the client has been told it is confirmed.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+    @rx.event
+    @requires("orders.ship")
+    def ship(self, form_data: dict[str, Any], staff: StaffIdentity):
+        """GTC-5.2, 5.5, PAY-5: the lines and quantities handed over, to whom, and when (the time entered)."""
+        if not isinstance(form_data, dict):
+            return
+        lines: dict[str, int] = {}
+        for key, value in form_data.items():
+            if isinstance(key, str) and key.startswith(QUANTITY_FIELD) and len(key) <= 60:
+                quantity = whole_number(value)
+                if quantity is None or quantity < 0:
+                    self._answer(ErrorCode.INVALID_QUANTITY)
+                    return
+                if quantity:
+                    lines[key.removeprefix(QUANTITY_FIELD)] = quantity
+        try:
+            shipping_admin.ship(UnitOfWork(), self._reference(), lines=lines, carrier=_text(form_data.get("carrier"), 80),
+                                tracking_number=_text(form_data.get("tracking_number"), 60).upper(),
+                                handed_over_at=_merchant_time(form_data.get("handed_over_at")), staff=staff,
+                                ip=self._client_ip())
+            self._answer(None, "Shipment recorded; the amount shipped is charged and the client emailed.")
         except order_admin.ActionRefused as refused:
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)

@@ -248,3 +248,94 @@ def test_compliance_browses_the_audit_log_and_a_viewer_may_not(browser, shop_url
         expect(page.locator(".audit-row")).to_have_count(0)
     finally:
         ctx.close()
+
+
+def last_working_moment() -> str:
+    """The latest 10:00 in the merchant's time zone on a business day that is not in the future, as a
+    `datetime-local` value: a handover the rules accept whenever the test runs."""
+    from datetime import datetime, timedelta, timezone
+
+    from storefront.services.calendar import merchant_calendar
+
+    calendar = merchant_calendar()
+    now = calendar.local(datetime.now(timezone.utc))
+    day = now.date() if now.hour >= 10 else now.date() - timedelta(days=1)
+    while not calendar.is_business_day(day):
+        day -= timedelta(days=1)
+    return f"{day.isoformat()}T10:00"
+
+
+def last_saturday() -> str:
+    from datetime import date, timedelta
+
+    today = date.today()
+    return f"{(today - timedelta(days=(today.weekday() - 5) % 7 or 7)).isoformat()}T10:00"
+
+
+def captures(db, reference: str) -> tuple[int, int]:
+    with db.connect() as conn:
+        total = conn.execute(sqlalchemy.text("SELECT total_minor FROM shop_order WHERE reference = :r"),
+                             {"r": reference}).scalar_one()
+        captured = conn.execute(sqlalchemy.text(
+            "SELECT COALESCE(SUM(p.captured_minor), 0) FROM payment_authorization p JOIN shop_order o "
+            "ON o.id = p.order_id WHERE o.reference = :r"), {"r": reference}).scalar_one()
+    return total, captured
+
+
+@pytest.mark.clause("PAY-5")
+@pytest.mark.clause("GTC-5.5")
+@pytest.mark.clause("GTC-5.2")
+def test_an_order_ships_in_two_shipments_and_is_charged_for_each(browser, shop_url, db, mail_dir):
+    from tests.e2e.checkout_flow import add_to_cart, pay, start_checkout, through_terms, fill_info
+    from tests.e2e.catalogue_data import product
+
+    ctx = shopper_context(browser)
+    page = ctx.new_page()
+    page.base = shop_url
+    try:
+        add_to_cart(page, product(reference="VX-2002")["slug"])
+        add_to_cart(page, product(reference="VX-2004")["slug"])
+        start_checkout(page)
+        fill_info(page, "CH")
+        through_terms(page)
+        pay(page, "4242424242424242")
+        expect(page.locator("#order-status")).to_contain_text("Awaiting approval", timeout=30000)
+        reference = page.locator("#order-heading").inner_text().split()[-1]
+    finally:
+        ctx.close()
+
+    ctx, page = staff_page(browser, shop_url, "finance")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        page.click("#approve")
+        expect(page.locator("#order-status")).to_have_text("approved")
+    finally:
+        ctx.close()
+
+    ctx, page = staff_page(browser, shop_url, "fulfilment")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        expect(page.locator("#ship-form")).to_be_visible()
+        page.fill("input[name=qty_VX-2004]", "0")  # the first parcel holds VX-2002 only
+        page.select_option("#ship-carrier", "DHL Express")
+        page.fill("#ship-tracking", "jd014600006281230001")
+        page.fill("#ship-handover", last_saturday())  # not a shipping day: refused, with the next slot named
+        page.click("#ship")
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "handover_outside_hours")
+        page.fill("#ship-handover", last_working_moment())
+        page.click("#ship")
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "done")
+        expect(page.locator("#order-status")).to_have_text("partially_shipped")
+        total, captured_first = captures(db, reference)
+        assert 0 < captured_first < total
+        expect(page.locator(".hold-row").filter(has_text="held")).to_have_count(1)  # the remainder, held anew
+        page.select_option("#ship-carrier", "Swiss Post")
+        page.fill("#ship-tracking", "99.00.123456.78901234".replace(".", ""))
+        page.fill("#ship-handover", last_working_moment())
+        page.click("#ship")
+        expect(page.locator("#order-status")).to_have_text("shipped")
+    finally:
+        ctx.close()
+    assert captures(db, reference)[1] == total  # the two captures add up to the total exactly
+    actions = [a for a, outcome, _ in audit_actions(db, reference) if outcome == "done"]
+    assert actions.count("orders.ship") == 2 and "orders.approve" in actions
