@@ -65,6 +65,8 @@ class ErrorCode(StrEnum):
     HOLD_DOES_NOT_COVER = "hold_does_not_cover"
     NOT_CANCELLABLE = "not_cancellable"
     CANCEL_REASON_UNKNOWN = "cancel_reason_unknown"
+    NOT_IN_COMPLIANCE_REVIEW = "not_in_compliance_review"
+    CLEAR_REASON_UNKNOWN = "clear_reason_unknown"
     STAFF_SIGNED_OUT = "staff_signed_out"
     STAFF_FORBIDDEN = "staff_forbidden"
     # back office: shipping
@@ -174,6 +176,9 @@ MESSAGES: dict[ErrorCode, str] = {
                                    "must authorise the full amount before approval.",
     ErrorCode.NOT_CANCELLABLE: "An order that is {status} cannot be cancelled.",
     ErrorCode.CANCEL_REASON_UNKNOWN: "Please choose a cancellation reason from the list.",
+    ErrorCode.NOT_IN_COMPLIANCE_REVIEW: "Only an order in compliance review can be cleared or declined (this one is "
+                                        "{status}).",
+    ErrorCode.CLEAR_REASON_UNKNOWN: "Please choose from the list why the possible match is not the client.",
     # back office: shipping
     ErrorCode.NOT_SHIPPABLE: "Only an approved or partly shipped order can be shipped (this one is {status}).",
     ErrorCode.SHIP_NOTHING: "Please enter a quantity for at least one line to ship.",

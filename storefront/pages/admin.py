@@ -10,12 +10,15 @@ import reflex as rx
 
 from storefront import routes
 from storefront.components.admin_layout import admin_frame, field_row, native_form
-from storefront.services.admin_orders import HoldView, LineView, OrderRow, Queue
+from storefront.services.admin_orders import HoldView, LineView, OrderRow, Queue, RefundView
 from storefront.settings import get_settings
 from storefront.state.admin import (
     CANCEL_REASONS,
     CARRIERS,
+    CLEAR_REASONS,
     QUANTITY_FIELD,
+    REFUND_FIELD,
+    REFUND_REASONS,
     STATUS_CHOICES,
     AdminAuditState,
     AdminHomeState,
@@ -234,6 +237,80 @@ def ship_form() -> rx.Component:
     )
 
 
+def refund_line(line: LineView) -> rx.Component:
+    return rx.cond(
+        line.shipped > 0,
+        field_row(line.reference + " (" + line.shipped.to_string() + " shipped)",
+                  rx.input(name=REFUND_FIELD + line.reference, type="number", min=0, max=line.shipped,
+                           default_value="0", input_mode="numeric", width="7rem")),
+    )
+
+
+def refund_form() -> rx.Component:
+    """Only what was charged can be refunded: shipped lines (with their VAT share) and/or an amount."""
+    d = AdminOrderState.detail
+    return rx.card(
+        rx.form(
+            rx.flex(
+                rx.heading("Refund", as_="h2", size="4"),
+                rx.flex(rx.foreach(d.lines, refund_line), wrap="wrap", spacing="3"),
+                rx.flex(
+                    field_row("or an amount (" + d.currency + ")",
+                              rx.input(name="refund_amount", id="refund-amount", input_mode="decimal", width="10rem")),
+                    field_row("Reason", rx.el.select(rx.el.option("Choose…", value=""),
+                                                     *[rx.el.option(label, value=value) for value, label in REFUND_REASONS],
+                                                     name="reason", id="refund-reason", class_name="admin-select")),
+                    wrap="wrap", spacing="3", align="end",
+                ),
+                rx.button("Refund", type="submit", id="refund", size="3", color_scheme="amber"),
+                direction="column", spacing="3",
+            ),
+            on_submit=AdminOrderState.refund, reset_on_submit=False,
+            key=d.events.length().to_string() + "-" + d.refunds.length().to_string(),
+        ),
+        id="refund-form",
+    )
+
+
+def refund_row(refund: RefundView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(refund.number), rx.table.cell(refund.amount), rx.table.cell(refund.reason),
+        rx.table.cell(refund.status), rx.table.cell(refund.requested_by), rx.table.cell(refund.approved_by),
+        rx.table.cell(rx.cond(
+            AdminOrderState.granted.contains("refunds.approve_large") & (refund.status == "requested")
+            & (refund.requested_by != "system"),
+            rx.button("Approve", on_click=AdminOrderState.approve_refund(refund.refund_id), size="2",
+                      class_name="approve-refund"),
+        )),
+        class_name="refund-row",
+    )
+
+
+def compliance_review() -> rx.Component:
+    s = AdminOrderState
+    return rx.card(
+        rx.flex(
+            rx.heading("Compliance review", as_="h2", size="4"),
+            rx.text("Screening found a possible match (", s.detail.screening, "). Compare the client's details "
+                    "with the listed entry before deciding."),
+            rx.form(
+                rx.flex(
+                    rx.el.select(rx.el.option("Why this is not the listed person…", value=""),
+                                 *[rx.el.option(label, value=value) for value, label in CLEAR_REASONS],
+                                 name="clear_reason", id="clear-reason", class_name="admin-select"),
+                    rx.button("Clear", type="submit", id="clear-compliance", size="3"),
+                    spacing="2", wrap="wrap", align="center",
+                ),
+                on_submit=AdminOrderState.clear_compliance, reset_on_submit=False,
+            ),
+            rx.button("Decline (cancel the order)", on_click=AdminOrderState.decline_compliance, color_scheme="red",
+                      variant="soft", id="decline-compliance", size="3"),
+            direction="column", spacing="3",
+        ),
+        id="compliance-review",
+    )
+
+
 def order_actions() -> rx.Component:
     s = AdminOrderState
     return rx.flex(
@@ -272,8 +349,12 @@ def order() -> rx.Component:
                     rx.cond(s.notice != "", rx.callout(s.notice, id="action-notice", data_code=s.notice_code,
                                                       color_scheme=rx.cond(s.notice_code == "done", "green", "red"))),
                     order_actions(),
+                    rx.cond(s.granted.contains("compliance.review") & (d.status == "compliance_review"),
+                            compliance_review()),
                     rx.cond(s.granted.contains("orders.ship")
                             & ((d.status == "approved") | (d.status == "partially_shipped")), ship_form()),
+                    rx.cond(s.granted.contains("orders.refund")
+                            & ((d.status == "partially_shipped") | (d.status == "shipped")), refund_form()),
                     rx.text("Placed ", d.placed_at, " · ", d.channel, " · ship by ", d.ship_by, " · terms ",
                             d.terms_version, " · screening ", d.screening),
                     rx.text("Subtotal ", d.subtotal, " · shipping ", d.shipping, " · VAT ", d.vat, " · total ", d.total,
@@ -288,6 +369,9 @@ def order() -> rx.Component:
                            rx.foreach(d.lines, line_row)),
                     rx.heading("Card holds", as_="h2", size="4"),
                     _table(("Status", "Amount", "Captured", "Refunded", "Capture before"), rx.foreach(d.holds, hold_row)),
+                    rx.heading("Refunds", as_="h2", size="4"),
+                    _table(("No.", "Amount", "Reason", "Status", "Asked by", "Approved by", ""),
+                           rx.foreach(d.refunds, refund_row)),
                     rx.heading("Emails", as_="h2", size="4"),
                     rx.foreach(d.emails, lambda m: rx.text(m.kind, " · ", m.status, " · ", m.created_at, size="2")),
                     rx.heading("History", as_="h2", size="4"),

@@ -15,10 +15,19 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
-from storefront.adapters.tables import Order, OrderEvent, OrderLine, OutboxEmail, PaymentAuthorization, TermsVersion
+from storefront.adapters.tables import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OutboxEmail,
+    PaymentAuthorization,
+    RefundRecord,
+    TermsVersion,
+)
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderEvent as EventType
 from storefront.domain.order_status import OrderStatus, PaymentStatus
+from storefront.domain.refunds import RefundStatus
 from storefront.rules import load
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -144,6 +153,17 @@ class EmailView:
 
 
 @dataclass(frozen=True)
+class RefundView:
+    refund_id: int
+    number: int
+    amount: str
+    reason: str
+    status: str
+    requested_by: str
+    approved_by: str
+
+
+@dataclass(frozen=True)
 class OrderDetail:
     reference: str
     status: str
@@ -161,6 +181,8 @@ class OrderDetail:
     holds: list[HoldView] = field(default_factory=list)
     events: list[EventView] = field(default_factory=list)
     emails: list[EmailView] = field(default_factory=list)
+    refunds: list[RefundView] = field(default_factory=list)
+    currency: str = ""
     # personal data: filled only for a role allowed to see it
     customer: dict[str, str] = field(default_factory=dict)
     order_id: int = 0
@@ -192,6 +214,7 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
         events = s.exec(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
         emails = s.exec(select(OutboxEmail).where(OutboxEmail.order_id == order.id).order_by(OutboxEmail.id)).all()
         terms = s.get(TermsVersion, order.terms_version_id)
+        refunds = s.exec(select(RefundRecord).where(RefundRecord.order_id == order.id).order_by(RefundRecord.id)).all()
     customer = {}
     if with_personal_data:
         ship = order.shipping_address or {}
@@ -212,7 +235,10 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
                         money(h.refunded_minor), _when(h.capture_before)) for h in holds],
         events=[EventView(_when(e.at), e.type, e.actor, json.dumps(e.data, sort_keys=True)[:300]) for e in events],
         emails=[EmailView(m.kind, m.status, _when(m.created_at), _when(m.sent_at)) for m in emails],
-        customer=customer, order_id=order.id or 0,
+        refunds=[RefundView(r.id or 0, r.number, money(r.amount_minor), r.reason_code, r.status,
+                            f"staff:{r.requested_by}" if r.requested_by else "system",
+                            f"staff:{r.approved_by}" if r.approved_by else "") for r in refunds],
+        currency=order.currency, customer=customer, order_id=order.id or 0,
     )
 
 
@@ -245,6 +271,8 @@ def work_queues(uow: UnitOfWork, at: datetime | None = None) -> list[Queue]:
     failed_emails = Order.id.in_(select(OutboxEmail.order_id).where(OutboxEmail.status == "failed"))
     past_ship_by = and_(Order.status.in_((OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED)),
                         Order.ship_by < at.date())
+    refunds_to_approve = Order.id.in_(select(RefundRecord.order_id).where(RefundRecord.status == RefundStatus.REQUESTED,
+                                                                          RefundRecord.requested_by.is_not(None)))
     failed_renewals = and_(Order.status.in_(open_statuses), Order.id.in_(
         select(OrderEvent.order_id).where(OrderEvent.type == EventType.PAYMENT_REAUTHORIZATION_FAILED)))
     wanted = [
@@ -254,6 +282,7 @@ def work_queues(uow: UnitOfWork, at: datetime | None = None) -> list[Queue]:
         ("failed_renewals", "Failed hold renewals", failed_renewals),
         ("past_ship_by", "Past their ship-by date", past_ship_by),
         ("failed_emails", "Emails that failed", failed_emails),
+        ("refunds_to_approve", "Refunds awaiting a second approval", refunds_to_approve),
     ]
     with uow.reading() as s:
         return [Queue(key, label, s.exec(count.where(cond)).one(), _refs(s, refs.where(cond), shown))

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, Product
-from storefront.domain.cancellation import CLIENT_NOTICES, reason_from
+from storefront.domain.cancellation import CLIENT_NOTICES, CancelReason, reason_from
+from storefront.domain.compliance_review import clear_reason_from
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
@@ -112,8 +113,37 @@ def approve(uow: UnitOfWork, reference: str, *, staff: StaffIdentity, ip: str = 
         uow.commit()
 
 
+def clear_compliance(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdentity, ip: str = "",
+                     at: datetime | None = None) -> None:
+    """PAY-7: a possible match that compliance finds is not the client goes on to approval, with why."""
+    at = _now(at)
+    why = clear_reason_from(reason)
+    if why is None:
+        raise ActionRefused(ErrorCode.CLEAR_REASON_UNKNOWN)
+    with uow:
+        s = uow.session
+        order = _order(s, reference)
+        if order.status != OrderStatus.COMPLIANCE_REVIEW:
+            raise ActionRefused(ErrorCode.NOT_IN_COMPLIANCE_REVIEW, status=order.status.replace("_", " "))
+        _move(s, order, OrderStatus.AWAITING_APPROVAL, at)
+        s.add(order_events.compliance_cleared(order.id, at, f"staff:{staff.staff_id}", reason=why.value))
+        audit.record(s, staff=staff, action="compliance.review", outcome="done", order_id=order.id,
+                     subject=f"order:{order.reference}", before={"status": OrderStatus.COMPLIANCE_REVIEW.value},
+                     after={"status": OrderStatus.AWAITING_APPROVAL.value, "reason": why.value}, ip=ip, at=at)
+        uow.commit()
+
+
+def decline_compliance(uow: UnitOfWork, reference: str, *, staff: StaffIdentity, ip: str = "",
+                       at: datetime | None = None, gw: StripeGateway | None = None) -> None:
+    """PAY-7: a match compliance confirms ends the order like any cancellation; the client is told only
+    that the order cannot be accepted."""
+    cancel(uow, reference, CancelReason.COMPLIANCE, staff=staff, ip=ip, at=at, gw=gw,
+           only_from=OrderStatus.COMPLIANCE_REVIEW)
+
+
 def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdentity, ip: str = "",
-           at: datetime | None = None, gw: StripeGateway | None = None) -> None:
+           at: datetime | None = None, gw: StripeGateway | None = None,
+           only_from: OrderStatus | None = None) -> None:
     """GTC-3.5: the client is told, the holds are released, units on hand go back to stock.
 
     Nothing is refunded here: before shipment the card was only held (PAY-5), and a hold is released,
@@ -127,6 +157,8 @@ def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdent
     with uow:
         s = uow.session
         order = _order(s, reference)
+        if only_from is not None and order.status != only_from:
+            raise ActionRefused(ErrorCode.NOT_IN_COMPLIANCE_REVIEW, status=order.status.replace("_", " "))
         if order.status not in CANCELLABLE:
             raise ActionRefused(ErrorCode.NOT_CANCELLABLE, status=order.status.replace("_", " "))
         before, actor = order.status, f"staff:{staff.staff_id}"

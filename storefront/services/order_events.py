@@ -109,3 +109,7 @@ def payment_reauthorization_failed(order_id: int, at: datetime, *, amount_minor:
     """A new hold could not be placed without the client: the order is listed in the failed-renewal queue."""
     return _event(order_id, E.PAYMENT_REAUTHORIZATION_FAILED, at, intent_id=intent_id, amount_minor=amount_minor,
                   currency=currency, code=code, reason=reason)
+
+
+def compliance_cleared(order_id: int, at: datetime, actor: str, *, reason: str) -> OrderEvent:
+    return _event(order_id, E.COMPLIANCE_CLEARED, at, actor, reason=reason)

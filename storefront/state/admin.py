@@ -4,6 +4,7 @@ its input, calls a service and shows the answer; the permission decorator guards
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,10 @@ from storefront.domain.order_status import OrderStatus
 from storefront.domain.staff import allowed
 from storefront.services.staff_cookies import ENROL_COOKIE, cookie_value
 from storefront.domain.carriers import carriers
-from storefront.services import admin_orders, audit, order_admin, shipping_admin, staff
+from storefront.domain.compliance_review import LABELS as CLEAR_LABELS
+from storefront.domain.money import exponent
+from storefront.domain.refunds import RefundReason
+from storefront.services import admin_orders, audit, order_admin, refunds, shipping_admin, staff
 from storefront.services.admin_orders import OrderDetail, OrderFilters, OrderRow, Queue
 from storefront.services.staff import StaffError, StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
@@ -28,6 +32,37 @@ STATUS_CHOICES = ["", *[s.value for s in OrderStatus]]
 CANCEL_REASONS = [[reason.value, label] for reason, label in STAFF_LABELS.items()]
 CARRIERS = [c.name for c in carriers()]
 QUANTITY_FIELD = "qty_"  # the ship form's quantity fields: qty_<line reference>
+REFUND_FIELD = "refund_qty_"  # the refund form's quantity fields
+REFUND_REASONS = [[r.value, r.value.replace("_", " ")] for r in RefundReason]
+CLEAR_REASONS = [[reason.value, label] for reason, label in CLEAR_LABELS.items()]
+
+
+def _quantities(form_data: dict, prefix: str) -> dict[str, int] | None:
+    """{line reference: quantity} from the form's fields named prefix + reference; None if one is not a
+    whole number of at least 0."""
+    found: dict[str, int] = {}
+    for key, value in form_data.items():
+        if isinstance(key, str) and key.startswith(prefix) and len(key) <= 60:
+            quantity = whole_number(value)
+            if quantity is None or quantity < 0:
+                return None
+            if quantity:
+                found[key.removeprefix(prefix)] = quantity
+    return found
+
+
+def _amount(value: object, currency: str) -> int | None | bool:
+    """An amount typed in the order's currency, in minor units; None when left empty, False when unreadable."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        return None
+    try:
+        amount = Decimal(text[:20])
+        minor = amount.scaleb(exponent(currency))
+        # no yen decimals, no third decimal of a franc: what is typed must be an amount in this currency
+        return int(minor) if amount.is_finite() and minor == minor.to_integral_value() else False
+    except (InvalidOperation, ValueError):
+        return False
 
 
 def _merchant_time(value: object) -> datetime | None:
@@ -171,21 +206,75 @@ class AdminOrderState(AdminState):
         """GTC-5.2, 5.5, PAY-5: the lines and quantities handed over, to whom, and when (the time entered)."""
         if not isinstance(form_data, dict):
             return
-        lines: dict[str, int] = {}
-        for key, value in form_data.items():
-            if isinstance(key, str) and key.startswith(QUANTITY_FIELD) and len(key) <= 60:
-                quantity = whole_number(value)
-                if quantity is None or quantity < 0:
-                    self._answer(ErrorCode.INVALID_QUANTITY)
-                    return
-                if quantity:
-                    lines[key.removeprefix(QUANTITY_FIELD)] = quantity
+        lines = _quantities(form_data, QUANTITY_FIELD)
+        if lines is None:
+            self._answer(ErrorCode.INVALID_QUANTITY)
+            return
         try:
             shipping_admin.ship(UnitOfWork(), self._reference(), lines=lines, carrier=_text(form_data.get("carrier"), 80),
                                 tracking_number=_text(form_data.get("tracking_number"), 60).upper(),
                                 handed_over_at=_merchant_time(form_data.get("handed_over_at")), staff=staff,
                                 ip=self._client_ip())
             self._answer(None, "Shipment recorded; the amount shipped is charged and the client emailed.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+    @rx.event
+    @requires("orders.refund")
+    def refund(self, form_data: dict[str, Any], staff: StaffIdentity):
+        """By shipped line and/or an amount, never more than captured; above the threshold it waits for a
+        second approver."""
+        if not isinstance(form_data, dict) or self.detail is None:
+            return
+        lines = _quantities(form_data, REFUND_FIELD)
+        amount = _amount(form_data.get("refund_amount"), self.detail.currency)
+        if lines is None:
+            self._answer(ErrorCode.INVALID_QUANTITY)
+            return
+        if amount is False:
+            self._answer(ErrorCode.REFUND_AMOUNT_INVALID)
+            return
+        try:
+            outcome = refunds.refund(UnitOfWork(), self._reference(), amount_minor=amount, lines=lines or None,
+                                     reason=_text(form_data.get("reason"), 40), staff=staff, ip=self._client_ip())
+            self._answer(None, "Refunded; the client has been emailed." if outcome.status == "succeeded"
+                         else "Refund recorded; it waits for a second approver.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+    @rx.event
+    @requires("refunds.approve_large")
+    def approve_refund(self, refund_id: int, staff: StaffIdentity):
+        if type(refund_id) is not int or self.detail is None \
+                or refund_id not in {r.refund_id for r in self.detail.refunds}:
+            self._answer(ErrorCode.REFUND_NOT_FOUND)
+            return
+        try:
+            refunds.approve_refund(UnitOfWork(), refund_id, staff=staff, ip=self._client_ip())
+            self._answer(None, "Refund approved and made; the client has been emailed.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+    @rx.event
+    @requires("compliance.review")
+    def clear_compliance(self, form_data: dict[str, Any], staff: StaffIdentity):
+        reason = form_data.get("clear_reason") if isinstance(form_data, dict) else None
+        try:
+            order_admin.clear_compliance(UnitOfWork(), self._reference(), reason, staff=staff, ip=self._client_ip())
+            self._answer(None, "Cleared; the order now awaits approval.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+    @rx.event
+    @requires("compliance.review")
+    def decline_compliance(self, staff: StaffIdentity):
+        try:
+            order_admin.decline_compliance(UnitOfWork(), self._reference(), staff=staff, ip=self._client_ip())
+            self._answer(None, "Declined; the order is cancelled, the hold released and the client told.")
         except order_admin.ActionRefused as refused:
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)

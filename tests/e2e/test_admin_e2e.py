@@ -285,7 +285,7 @@ def captures(db, reference: str) -> tuple[int, int]:
 @pytest.mark.clause("PAY-5")
 @pytest.mark.clause("GTC-5.5")
 @pytest.mark.clause("GTC-5.2")
-def test_an_order_ships_in_two_shipments_and_is_charged_for_each(browser, shop_url, db, mail_dir):
+def test_an_order_ships_in_two_shipments_is_charged_for_each_and_a_line_is_refunded(browser, shop_url, db, mail_dir):
     from tests.e2e.checkout_flow import add_to_cart, pay, start_checkout, through_terms, fill_info
     from tests.e2e.catalogue_data import product
 
@@ -337,5 +337,68 @@ def test_an_order_ships_in_two_shipments_and_is_charged_for_each(browser, shop_u
     finally:
         ctx.close()
     assert captures(db, reference)[1] == total  # the two captures add up to the total exactly
+
+    # The client returns one watch: finance refunds its line; above the threshold, an admin approves.
+    ctx, page = staff_page(browser, shop_url, "finance")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        page.fill("input[name=refund_qty_VX-2002]", "1")
+        page.select_option("#refund-reason", "item_returned")
+        page.click("#refund")
+        expect(page.locator("#action-notice")).to_contain_text("second approver")
+        expect(page.locator(".refund-row")).to_contain_text("requested")
+        expect(page.locator(".approve-refund")).to_have_count(1)
+        page.locator(".approve-refund").click()  # the same person cannot be the second pair of eyes
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "refund_same_approver")
+    finally:
+        ctx.close()
+    ctx, page = staff_page(browser, shop_url, "admin")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        page.locator(".approve-refund").click()
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "done")
+        expect(page.locator(".refund-row")).to_contain_text("succeeded")
+    finally:
+        ctx.close()
+    with db.connect() as conn:
+        refunded = conn.execute(sqlalchemy.text(
+            "SELECT COALESCE(SUM(p.refunded_minor), 0) FROM payment_authorization p JOIN shop_order o "
+            "ON o.id = p.order_id WHERE o.reference = :r"), {"r": reference}).scalar_one()
+    assert 0 < refunded < total
     actions = [a for a, outcome, _ in audit_actions(db, reference) if outcome == "done"]
-    assert actions.count("orders.ship") == 2 and "orders.approve" in actions
+    assert actions.count("orders.ship") == 2 and "orders.approve" in actions and "orders.refund" in actions
+
+
+@pytest.mark.clause("PAY-7")
+@pytest.mark.clause("CARD-6")
+def test_compliance_clears_a_possible_match_from_the_order_page(browser, shop_url, db):
+    from tests.e2e.checkout_flow import add_to_cart, fill_info, pay, start_checkout, through_terms
+    from tests.e2e.catalogue_data import product
+
+    ctx = shopper_context(browser)
+    page = ctx.new_page()
+    page.base = shop_url
+    try:
+        add_to_cart(page, product(reference="VX-2002")["slug"])
+        start_checkout(page)
+        fill_info(page, "CH", name="Arkady Beltramov")  # close to an entry of the demo sanctions sample
+        through_terms(page)
+        pay(page, "4242424242424242")
+        expect(page.locator("#order-status")).to_contain_text("Being reviewed", timeout=30000)
+        reference = page.locator("#order-heading").inner_text().split()[-1]
+    finally:
+        ctx.close()
+    ctx, page = staff_page(browser, shop_url, "compliance")
+    try:
+        page.goto(shop_url + "/admin")
+        page.locator(".queue[data-queue=compliance_review]").get_by_role("link", name=reference).click()
+        expect(page.locator("#compliance-review")).to_be_visible()
+        page.click("#clear-compliance")
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "clear_reason_unknown")
+        page.select_option("#clear-reason", "different_birth_date")
+        page.click("#clear-compliance")
+        expect(page.locator("#order-status")).to_have_text("awaiting_approval")
+        expect(page.locator("#approve")).to_have_count(0)  # approval stays finance's
+    finally:
+        ctx.close()
+    assert ("compliance.review", "done", "compliance") in audit_actions(db, reference)

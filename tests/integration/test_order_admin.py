@@ -200,3 +200,55 @@ def test_an_unknown_order_is_refused_plainly(database):
     assert refused(lambda: order_admin.approve(UnitOfWork(), "VX-NOPE", staff=member)) == ErrorCode.ORDER_NOT_FOUND
     assert refused(lambda: order_admin.cancel(UnitOfWork(), {"$ne": 1}, "client_request",
                                               staff=member)) == ErrorCode.ORDER_NOT_FOUND
+
+
+@pytest.fixture
+def order_in_review(make_product, place, card_token, stripe_gateway):
+    from tests.integration.shop_fixtures import buyer
+
+    placed = place({make_product(): 1}, buyer(name="Arkady Beltramov"))  # near an entry of the sample list
+    assert payment.authorize(UnitOfWork(), placed.reference, card_token("4242424242424242"), gw=stripe_gateway,
+                             browser=None).status == "held"
+    assert order_row(placed.reference).status == OrderStatus.COMPLIANCE_REVIEW.value
+    return placed.reference
+
+
+@pytest.mark.clause("PAY-7")
+@pytest.mark.clause("GTC-3.6")
+def test_compliance_clears_a_possible_match_with_a_coded_reason_then_finance_may_approve(order_in_review):
+    compliance = staff_member(Role.COMPLIANCE)
+    assert refused(lambda: order_admin.approve(UnitOfWork(), order_in_review, staff=staff_member(Role.FINANCE))) \
+        == ErrorCode.NOT_AWAITING_APPROVAL  # a near-miss is never approved before compliance clears it
+    assert refused(lambda: order_admin.clear_compliance(UnitOfWork(), order_in_review, "he is not", staff=compliance)) \
+        == ErrorCode.CLEAR_REASON_UNKNOWN
+
+    order_admin.clear_compliance(UnitOfWork(), order_in_review, "different_birth_date", staff=compliance)
+
+    assert order_row(order_in_review).status == OrderStatus.AWAITING_APPROVAL.value
+    cleared = [e for e in events_of(order_in_review) if e.type == "compliance_cleared"]
+    assert cleared[0].data == {"reason": "different_birth_date"} and cleared[0].actor == f"staff:{compliance.staff_id}"
+    order_admin.approve(UnitOfWork(), order_in_review, staff=staff_member(Role.FINANCE))
+    assert order_row(order_in_review).status == OrderStatus.APPROVED.value
+
+
+@pytest.mark.clause("PAY-7")
+@pytest.mark.clause("GTC-3.5")
+def test_compliance_declines_a_match_the_hold_is_released_and_the_client_is_not_told_why(order_in_review,
+                                                                                       stripe_gateway):
+    order_admin.decline_compliance(UnitOfWork(), order_in_review, staff=staff_member(Role.COMPLIANCE),
+                                   gw=stripe_gateway)
+
+    assert order_row(order_in_review).status == OrderStatus.CANCELLED.value
+    assert [h.status for h in payments_of(order_in_review)] == [PaymentStatus.RELEASED.value]
+    [email] = [m for m in outbox_of(order_in_review) if m.kind == "order_cancelled"]
+    assert not any(word in email.text_body.lower() for word in ("sanction", "ofac", "sdn", "list"))
+
+
+def test_only_an_order_in_review_can_be_cleared_or_declined(held_order, stripe_gateway):
+    reference, _ = held_order()  # awaiting approval: nothing to review
+    member = staff_member(Role.COMPLIANCE)
+    assert refused(lambda: order_admin.clear_compliance(UnitOfWork(), reference, "common_name", staff=member)) \
+        == ErrorCode.NOT_IN_COMPLIANCE_REVIEW
+    assert refused(lambda: order_admin.decline_compliance(UnitOfWork(), reference, staff=member, gw=stripe_gateway)) \
+        == ErrorCode.NOT_IN_COMPLIANCE_REVIEW
+    assert order_row(reference).status == OrderStatus.AWAITING_APPROVAL.value
