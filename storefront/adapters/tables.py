@@ -269,6 +269,25 @@ class RefundRecord(SQLModel, table=True):
     decided_at: Optional[datetime] = None
 
 
+class UnavailableItem(SQLModel, table=True):
+    """Units of an order line found unavailable after approval (GTC-3.2, services/unavailable_items.py): the
+    client chooses a new date or a refund by `deadline_at`; `status` awaiting_choice | new_date_agreed |
+    refunded | dropped (no answer by the deadline)."""
+
+    __tablename__ = "unavailable_item"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    order_line_id: int = Field(foreign_key="order_line.id")
+    quantity: int
+    proposed_date: date
+    status: str = Field(max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    deadline_at: datetime
+    reminded_at: Optional[datetime] = None
+    decided_at: Optional[datetime] = None
+    created_by: Optional[int] = Field(default=None, foreign_key="staff_user.id")
+
+
 class StaffUser(SQLModel, table=True):
     """A member of staff of the back office. Staff are deactivated, never deleted: the audit names them."""
 

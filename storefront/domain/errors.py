@@ -105,6 +105,13 @@ class ErrorCode(StrEnum):
     REFUND_NOT_AWAITING_APPROVAL = "refund_not_awaiting_approval"
     REFUND_SAME_APPROVER = "refund_same_approver"
     REFUND_FAILED = "refund_failed"
+    # back office: unavailable items (GTC-3.2)
+    UNAVAILABLE_NOT_ALLOWED = "unavailable_not_allowed"
+    UNAVAILABLE_LINE_UNKNOWN = "unavailable_line_unknown"
+    UNAVAILABLE_QUANTITY_INVALID = "unavailable_quantity_invalid"
+    UNAVAILABLE_DATE_INVALID = "unavailable_date_invalid"
+    UNAVAILABLE_CHOICE_UNKNOWN = "unavailable_choice_unknown"
+    UNAVAILABLE_LINK_INVALID = "unavailable_link_invalid"
     # anything else: no detail reaches the client
     UNEXPECTED = "unexpected"
 
@@ -226,6 +233,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REFUND_NOT_AWAITING_APPROVAL: "This refund is {status}, not awaiting approval.",
     ErrorCode.REFUND_SAME_APPROVER: "A refund must be approved by someone other than the person who asked for it.",
     ErrorCode.REFUND_FAILED: "The payment provider did not make the refund ({detail}); nothing was refunded.",
+    ErrorCode.UNAVAILABLE_NOT_ALLOWED: "Only an approved or partly shipped order can have an item marked unavailable "
+                                       "(this one is {status}).",
+    ErrorCode.UNAVAILABLE_LINE_UNKNOWN: "{line} is not a line of this order.",
+    ErrorCode.UNAVAILABLE_QUANTITY_INVALID: "{line}: the quantity must be between 1 and {remaining}, the pieces "
+                                            "not yet shipped, cancelled or already marked unavailable.",
+    ErrorCode.UNAVAILABLE_DATE_INVALID: "Please propose a new delivery date after today.",
+    ErrorCode.UNAVAILABLE_CHOICE_UNKNOWN: "Please choose a new delivery date or a refund.",
+    ErrorCode.UNAVAILABLE_LINK_INVALID: "This link is no longer valid. Please reply to our email and our client "
+                                        "service will help you.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 

@@ -23,6 +23,7 @@ class Purpose(StrEnum):
     VIEW = "view"  # the order status page
     PAY = "pay"  # back to the payment step of an unpaid order
     REAUTHORIZE = "reauthorize"  # authorise the card again after a refused hold renewal (while the order is open)
+    UNAVAILABLE_CHOICE = "unavailable_choice"  # new date or refund for an unavailable item (GTC-3.2)
 
 
 class LinkCheck(StrEnum):

@@ -86,6 +86,19 @@ def payment_release_failed(order_id: int, at: datetime, intent_id: str | None, e
     return _event(order_id, E.PAYMENT_RELEASE_FAILED, at, intent_id=intent_id, error=error[:200])
 
 
+def item_unavailable(order_id: int, at: datetime, actor: str, *, record: int, line: str, quantity: int,
+                     outcome: str, **details: Any) -> OrderEvent:
+    """GTC-3.2: units found unavailable (outcome awaiting_choice), then what became of them."""
+    return _event(order_id, E.ITEM_UNAVAILABLE, at, actor, record=record, line=line, quantity=quantity,
+                  outcome=outcome, **details)
+
+
+def delivery_date_changed(order_id: int, at: datetime, actor: str, *, record: int, ship_by_before: str,
+                          ship_by: str) -> OrderEvent:
+    return _event(order_id, E.DELIVERY_DATE_CHANGED, at, actor, record=record, ship_by_before=ship_by_before,
+                  ship_by=ship_by)
+
+
 def handed_to_carrier(order_id: int, at: datetime, actor: str, *, shipment: int, handed_over_at: datetime,
                       carrier: str, tracking_number: str, lines: dict[str, int]) -> OrderEvent:
     """GTC-5.5: the risk passes to the client at `handed_over_at`, the time entered, not the time recorded."""
