@@ -286,6 +286,32 @@ def refund_row(refund: RefundView) -> rx.Component:
     )
 
 
+def unavailable_form() -> rx.Component:
+    d = AdminOrderState.detail
+    return rx.card(
+        rx.form(
+            rx.flex(
+                rx.heading("Item unavailable", as_="h2", size="4"),
+                rx.flex(
+                    field_row("Line", rx.el.select(
+                        rx.foreach(d.lines, lambda line: rx.cond(
+                            line.remaining > 0, rx.el.option(line.reference + " · " + line.name, value=line.reference))),
+                        name="unavailable_line", id="unavailable-line", class_name="admin-select")),
+                    field_row("Pieces", rx.input(name="unavailable_quantity", id="unavailable-quantity", type="number",
+                                                 min=1, default_value="1", width="6rem")),
+                    field_row("New delivery date proposed", rx.input(name="proposed_date", id="proposed-date",
+                                                                     type="date")),
+                    wrap="wrap", spacing="3", align="end",
+                ),
+                rx.button("Ask the client", type="submit", id="mark-unavailable", size="3", variant="soft"),
+                direction="column", spacing="3",
+            ),
+            on_submit=AdminOrderState.mark_unavailable, reset_on_submit=False,
+        ),
+        id="unavailable-form",
+    )
+
+
 def compliance_review() -> rx.Component:
     s = AdminOrderState
     return rx.card(
@@ -353,6 +379,8 @@ def order() -> rx.Component:
                             compliance_review()),
                     rx.cond(s.granted.contains("orders.ship")
                             & ((d.status == "approved") | (d.status == "partially_shipped")), ship_form()),
+                    rx.cond(s.granted.contains("orders.mark_unavailable")
+                            & ((d.status == "approved") | (d.status == "partially_shipped")), unavailable_form()),
                     rx.cond(s.granted.contains("orders.refund")
                             & ((d.status == "partially_shipped") | (d.status == "shipped")), refund_form()),
                     rx.text("Placed ", d.placed_at, " · ", d.channel, " · ship by ", d.ship_by, " · terms ",

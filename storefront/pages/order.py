@@ -6,9 +6,34 @@ from storefront.components.totals import totals_table
 from storefront.state.order_status import OrderStatusState
 
 
+def unavailable_choice() -> rx.Component:
+    """GTC-3.2: a piece proved unavailable after the order; the client picks a new date or its refund."""
+    offer = OrderStatusState.offer
+    return rx.card(
+        rx.flex(
+            rx.heading("A piece of your order is unavailable", as_="h2", size="4"),
+            rx.text("We are sorry: ", offer.piece, " has proved unavailable. Please choose:"),
+            rx.flex(
+                rx.button("Deliver it on ", offer.new_date, on_click=OrderStatusState.choose("new_date"), size="3",
+                          id="choose-new-date"),
+                rx.button("Refund this piece (", offer.refund, ")", on_click=OrderStatusState.choose("refund"),
+                          size="3", variant="soft", id="choose-refund"),
+                spacing="3", wrap="wrap",
+            ),
+            rx.text("Please choose by ", offer.answer_by, ". Without an answer the piece is cancelled and "
+                    "refunded; the rest of your order is not affected.", size="2", color_scheme="gray"),
+            direction="column", spacing="3",
+        ),
+        id="unavailable-choice",
+    )
+
+
 def found() -> rx.Component:
     o = OrderStatusState.order
     return rx.flex(
+        rx.cond(OrderStatusState.offer, unavailable_choice()),
+        rx.cond(OrderStatusState.choice_answer != "",
+                rx.callout(OrderStatusState.choice_answer, icon="info", id="choice-answer")),
         rx.cond(OrderStatusState.just_placed,
                 rx.callout("Thank you. Your card is authorised for the total: the amount is held, not charged. "
                            "We will confirm availability and approve your order; you will receive an email with "

@@ -391,3 +391,29 @@ def unavailable_deadlines_due(uow: UnitOfWork, *, at: datetime | None = None,
         if done and reference not in acted:
             acted.append(reference)
     return acted
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the order page shows the client who opened the choice link."""
+
+    piece: str
+    new_date: str
+    refund: str
+    answer_by: str
+
+
+def pending_offer(uow: UnitOfWork, reference: object, token: object, at: datetime | None = None) -> Offer | None:
+    """The choice the link offers, if it still names an awaiting record of this order before its deadline."""
+    at = _now(at)
+    if not isinstance(reference, str) or not isinstance(token, str) or len(token) > 500:
+        return None
+    with uow.reading() as s:
+        record = _record_for(s, reference, token, at)
+        if record is None:
+            return None
+        order, line = s.get(Order, record.order_id), s.get(OrderLine, record.order_line_id)
+    day = lambda d: format_date(d, "long", locale=order.locale)  # noqa: E731
+    amount = Money(_with_vat(order, line.unit_price_minor * record.quantity), order.currency).format(order.locale)
+    return Offer(_pieces(line, record.quantity), day(record.proposed_date), amount,
+                 day(_aware(record.deadline_at).date()))

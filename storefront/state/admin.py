@@ -20,7 +20,7 @@ from storefront.domain.carriers import carriers
 from storefront.domain.compliance_review import LABELS as CLEAR_LABELS
 from storefront.domain.money import exponent
 from storefront.domain.refunds import RefundReason
-from storefront.services import admin_orders, audit, order_admin, refunds, shipping_admin, staff
+from storefront.services import admin_orders, audit, order_admin, refunds, shipping_admin, staff, unavailable_items
 from storefront.services.admin_orders import OrderDetail, OrderFilters, OrderRow, Queue
 from storefront.services.staff import StaffError, StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
@@ -216,6 +216,29 @@ class AdminOrderState(AdminState):
                                 handed_over_at=_merchant_time(form_data.get("handed_over_at")), staff=staff,
                                 ip=self._client_ip())
             self._answer(None, "Shipment recorded; the amount shipped is charged and the client emailed.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+    @rx.event
+    @requires("orders.mark_unavailable")
+    def mark_unavailable(self, form_data: dict[str, Any], staff: StaffIdentity):
+        """GTC-3.2: pieces found unavailable after approval; the client is asked to choose."""
+        if not isinstance(form_data, dict):
+            return
+        quantity = whole_number(form_data.get("unavailable_quantity"))
+        proposed = _day(form_data.get("proposed_date"))
+        if quantity is None or quantity < 1:
+            self._answer(ErrorCode.INVALID_QUANTITY)
+            return
+        if proposed is None:
+            self._answer(ErrorCode.UNAVAILABLE_DATE_INVALID)
+            return
+        try:
+            unavailable_items.mark_unavailable(UnitOfWork(), self._reference(),
+                                               _text(form_data.get("unavailable_line"), 40), quantity,
+                                               proposed_date=proposed, staff=staff, ip=self._client_ip())
+            self._answer(None, "Marked unavailable; the client has been asked to choose a new date or a refund.")
         except order_admin.ActionRefused as refused:
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)

@@ -402,3 +402,60 @@ def test_compliance_clears_a_possible_match_from_the_order_page(browser, shop_ur
     finally:
         ctx.close()
     assert ("compliance.review", "done", "compliance") in audit_actions(db, reference)
+
+
+def mail_with(mail_dir, subject_part: str, timeout: float = 40.0):
+    import email
+    import time
+    from email import policy
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in mail_dir.glob("*.eml") if mail_dir.exists() else []:
+            msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            if subject_part in str(msg["subject"]):
+                return msg
+        time.sleep(0.5)
+    raise AssertionError(f"no email with {subject_part!r}")
+
+
+@pytest.mark.clause("GTC-3.2")
+def test_an_unavailable_piece_the_client_chooses_its_refund_through_the_emailed_link(browser, shop_url, db,
+                                                                                      mail_dir):
+    from datetime import date, timedelta
+
+    reference = placed_order(browser, shop_url)
+    ctx, page = staff_page(browser, shop_url, "finance")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        page.click("#approve")
+        expect(page.locator("#order-status")).to_have_text("approved")
+    finally:
+        ctx.close()
+    ctx, page = staff_page(browser, shop_url, "fulfilment")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        page.fill("#proposed-date", (date.today() + timedelta(days=45)).isoformat())
+        page.click("#mark-unavailable")
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "done")
+    finally:
+        ctx.close()
+
+    message = mail_with(mail_dir, f"Your order {reference}: a piece is unavailable")
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert "compensation" not in body.lower()
+    link = re.search(r"https?://\S+unavailable=\S+", body).group(0).rstrip(".")
+    ctx = shopper_context(browser, "phone")
+    page = ctx.new_page()
+    try:
+        page.goto(link.replace(link.split("/order/")[0], shop_url))
+        expect(page.locator("#unavailable-choice")).to_be_visible()
+        page.click("#choose-refund")
+        expect(page.locator("#choice-answer")).to_contain_text("cancelled")
+        expect(page.locator("#unavailable-choice")).to_have_count(0)
+        page.reload()  # the link is spent: no choice is offered again
+        expect(page.locator("#order-heading")).to_be_visible()
+        expect(page.locator("#unavailable-choice")).to_have_count(0)
+    finally:
+        ctx.close()
+    assert order_status(db, reference) == "cancelled"  # its only piece: nothing left to ship, nothing charged
