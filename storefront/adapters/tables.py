@@ -234,6 +234,17 @@ class OutboxEmail(SQLModel, table=True):
     sent_at: Optional[datetime] = None
 
 
+class JobRun(SQLModel, table=True):
+    """The last run of each background job, for the admin home (one row per job, updated in place)."""
+
+    __tablename__ = "job_run"
+    name: str = Field(primary_key=True, max_length=40)
+    finished_at: datetime
+    outcome: str = Field(max_length=10)  # ok | failed
+    handled: int = 0  # rows the job acted on in that run
+    error: str = Field(default="", max_length=120)  # the exception's class on failure, never its message
+
+
 class WebhookEvent(SQLModel, table=True):
     """Stripe event ids already applied, so a redelivered event changes nothing."""
 

@@ -113,6 +113,12 @@ def queue_card(queue: Queue) -> rx.Component:
     )
 
 
+def job_row(job) -> rx.Component:
+    return rx.table.row(rx.table.cell(job.name), rx.table.cell(job.finished_at), rx.table.cell(job.outcome),
+                        rx.table.cell(job.handled), rx.table.cell(job.error), class_name="job-row",
+                        data_job=job.name)
+
+
 @admin_page(routes.ADMIN, "Work queues", [AdminHomeState.load])
 def home() -> rx.Component:
     return admin_frame(
@@ -120,6 +126,11 @@ def home() -> rx.Component:
         rx.heading("Work queues", as_="h1", size="6"),
         rx.grid(rx.foreach(AdminHomeState.queues, queue_card), columns=rx.breakpoints(initial="1", md="3"),
                 spacing="3"),
+        rx.cond(AdminHomeState.jobs.length() > 0, rx.flex(
+            rx.heading("Background jobs", as_="h2", size="4"),
+            _table(("Job", "Last run", "Outcome", "Handled", "Error"), rx.foreach(AdminHomeState.jobs, job_row)),
+            direction="column", spacing="2",
+        )),
     )
 
 

@@ -1,14 +1,24 @@
 """Background work shared by the app's lifespan task and `python -m storefront jobs run` (cron).
 
-Every job claims rows with conditional updates, so several app workers may run it at once.
+Every job claims rows with conditional updates, so several app workers may run it at once. Each job
+runs on its own: one that fails does not stop the others, and its outcome is kept for the admin home
+(`job_run`). A round runs every two seconds, so an uneventful run is written at most once a minute;
+a failure or a run that acted on something is written at once. Jobs take the clock as `at`, so tests
+can move time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlmodel import select
 
 from storefront.adapters.mailer import mailer_from_settings
+from storefront.adapters.tables import JobRun
 from storefront.services.hold_renewal import renew_due
 from storefront.services.outbox import deliver_due
 from storefront.services.payment import expire_unpaid
@@ -18,16 +28,67 @@ from storefront.settings import get_settings
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 2.0
+QUIET_RECORD_EVERY = timedelta(minutes=1)
 
 
-def run_once() -> dict[str, int]:
+def _emails(uow: UnitOfWork, at: datetime) -> int:
+    sent, _failed = deliver_due(uow, mailer_from_settings(get_settings()), now=at)
+    return sent
+
+
+# In this order: a refused renewal's email and the unavailable-piece notices leave in the same round.
+JOBS: dict[str, Callable[[UnitOfWork, datetime], int]] = {
+    "payment_window": lambda uow, at: len(expire_unpaid(uow, at)),
+    "hold_renewal": lambda uow, at: len(renew_due(uow, at=at)),
+    "unavailable_items": lambda uow, at: len(unavailable_deadlines_due(uow, at=at)),
+    "email_outbox": _emails,
+}
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    name: str
+    finished_at: str
+    outcome: str
+    handled: int
+    error: str
+
+
+def _record(uow: UnitOfWork, name: str, at: datetime, outcome: str, handled: int, error: str) -> None:
+    with uow:
+        s = uow.session
+        row = s.get(JobRun, name)
+        if row is not None and outcome == "ok" == row.outcome and not handled:
+            finished = row.finished_at if row.finished_at.tzinfo else row.finished_at.replace(tzinfo=timezone.utc)
+            if at - finished < QUIET_RECORD_EVERY:
+                return
+        row = row or JobRun(name=name, finished_at=at, outcome=outcome)
+        row.finished_at, row.outcome, row.handled, row.error = at, outcome, handled, error
+        s.add(row)
+        uow.commit()
+
+
+def run_once(at: datetime | None = None) -> dict[str, int]:
     uow = UnitOfWork()
-    cancelled = expire_unpaid(uow)
-    renewed = renew_due(uow)  # before sending, so a refused renewal's email leaves in the same round
-    unavailable = unavailable_deadlines_due(uow)  # GTC-3.2 reminders and drops at the deadline
-    sent, failed = deliver_due(uow, mailer_from_settings(get_settings()))
-    return {"cancelled_unpaid": len(cancelled), "holds_renewed": len(renewed), "emails_sent": sent,
-            "email_failures": failed, "unavailable_handled": len(unavailable)}
+    done: dict[str, int] = {}
+    for name, job in JOBS.items():
+        now = at or datetime.now(timezone.utc)
+        try:
+            done[name] = job(uow, now)
+            _record(uow, name, now, "ok", done[name], "")
+        except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others; it runs again next round
+            log.exception("background job %s failed", name)
+            done[name] = 0
+            _record(uow, name, now, "failed", 0, type(exc).__name__)
+    return done
+
+
+def last_runs(uow: UnitOfWork) -> list[JobStatus]:
+    with uow.reading() as s:
+        rows = {r.name: r for r in s.exec(select(JobRun)).all()}
+    return [JobStatus(name, rows[name].finished_at.strftime("%Y-%m-%d %H:%M:%S UTC") if name in rows else "never",
+                      rows[name].outcome if name in rows else "", rows[name].handled if name in rows else 0,
+                      rows[name].error if name in rows else "") for name in JOBS]
 
 
 async def run_forever() -> None:

@@ -20,7 +20,17 @@ from storefront.domain.carriers import carriers
 from storefront.domain.compliance_review import LABELS as CLEAR_LABELS
 from storefront.domain.money import exponent
 from storefront.domain.refunds import RefundReason
-from storefront.services import admin_orders, audit, order_admin, refunds, shipping_admin, staff, unavailable_items
+from storefront.services import (
+    admin_orders,
+    audit,
+    jobs,
+    order_admin,
+    refunds,
+    shipping_admin,
+    staff,
+    unavailable_items,
+)
+from storefront.services.jobs import JobStatus
 from storefront.services.admin_orders import OrderDetail, OrderFilters, OrderRow, Queue
 from storefront.services.staff import StaffError, StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
@@ -89,11 +99,13 @@ def _day(value: object) -> date | None:
 
 class AdminHomeState(AdminState):
     queues: list[Queue] = []
+    jobs: list[JobStatus] = []
 
     @rx.event
     @requires("orders.view")
     def load(self, staff: StaffIdentity):
         self.queues = admin_orders.work_queues(UnitOfWork())
+        self.jobs = jobs.last_runs(UnitOfWork()) if allowed(staff.role, "jobs.view") else []
 
 
 class AdminOrdersState(AdminState):

@@ -91,6 +91,8 @@ def test_finance_signs_in_with_a_second_factor_and_approves_an_order(browser, sh
         cookie = next(c for c in ctx.cookies() if c["name"] == SESSION_COOKIE)
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
+        # finance sees the background jobs' last runs (the shop's worker runs them every two seconds)
+        expect(page.locator(".job-row").filter(has_text="email_outbox")).to_contain_text("ok")
         queue = page.locator(".queue[data-queue=awaiting_approval]")
         expect(queue.get_by_role("link", name=reference)).to_be_visible()
         queue.get_by_role("link", name=reference).click()

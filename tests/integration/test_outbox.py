@@ -204,11 +204,30 @@ def test_background_round_cancels_overdue_orders_and_mails_through_the_configure
 
         result = jobs.run_once()
 
-        assert result["cancelled_unpaid"] >= 1 and result["emails_sent"] >= 1 and result["email_failures"] == 0
+        assert result["payment_window"] >= 1 and result["email_outbox"] >= 1
         assert order_row(placed.reference).status == "cancelled"
         assert len(_received(envelopes, placed.reference)) == 1
-        assert jobs.run_once()["emails_sent"] == 0
+        assert jobs.run_once()["email_outbox"] == 0
         assert len(_received(envelopes, placed.reference)) == 1
+        statuses = {job.name: job.outcome for job in jobs.last_runs(UnitOfWork())}
+        assert statuses == {"payment_window": "ok", "hold_renewal": "ok", "unavailable_items": "ok",
+                            "email_outbox": "ok"}
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_a_failing_job_does_not_stop_the_others_and_its_failure_is_kept(database, monkeypatch):
+    from storefront.services import jobs
+
+    def broken(uow, at):
+        raise RuntimeError("provider unreachable: secret detail")
+
+    monkeypatch.setitem(jobs.JOBS, "hold_renewal", broken)
+    result = jobs.run_once()
+
+    assert set(result) == set(jobs.JOBS) and result["hold_renewal"] == 0
+    runs = {job.name: job for job in jobs.last_runs(UnitOfWork())}
+    assert (runs["hold_renewal"].outcome, runs["hold_renewal"].error) == ("failed", "RuntimeError")
+    assert runs["email_outbox"].outcome == "ok"  # ran after the failure
+    assert "secret detail" not in runs["hold_renewal"].error  # the class, never the message
