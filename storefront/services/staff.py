@@ -318,9 +318,9 @@ def _enrolling(s: Session, token: str, at: datetime) -> StaffUser:
     return user
 
 
-def begin_enrolment(uow: UnitOfWork, enrolment_token: str) -> Enrolment:
+def begin_enrolment(uow: UnitOfWork, enrolment_token: str, *, at: datetime | None = None) -> Enrolment:
     """The secret to scan; the same one until enrolment completes, so reloading the page keeps the QR code valid."""
-    at = _now(None)
+    at = _now(at)
     with uow:
         user = _enrolling(uow.session, enrolment_token, at)
         if user.totp_secret is None:

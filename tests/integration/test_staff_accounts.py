@@ -21,7 +21,7 @@ from storefront.services.unit_of_work import UnitOfWork
 pytestmark = pytest.mark.usefixtures("database")
 
 PASSWORD = "correct horse battery"
-# Now, since an enrolment starts at the real time (begin_enrolment takes no clock); later moments are added to it.
+# The moment every test starts from; each service is given its clock, so the tests do not depend on when they run.
 T0 = datetime.now(timezone.utc).replace(microsecond=0)
 
 
@@ -55,7 +55,7 @@ def enrolled(role: Role = Role.FINANCE) -> tuple[int, str, pyotp.TOTP, list[str]
     """An account of a TOTP role through the whole enrolment flow."""
     staff_id, email = make_staff(role)
     first = sign_in(email)
-    enrolment = staff.begin_enrolment(UnitOfWork(), first.enrolment_token)
+    enrolment = staff.begin_enrolment(UnitOfWork(), first.enrolment_token, at=T0)
     totp = pyotp.TOTP(enrolment.secret)
     _token, codes = staff.complete_enrolment(UnitOfWork(), first.enrolment_token, totp.at(T0), ip=new_ip(), at=T0)
     return staff_id, email, totp, codes
@@ -178,9 +178,9 @@ def test_roles_that_move_money_enrol_an_authenticator_before_their_first_session
     assert first.token is None and first.refusal is ErrorCode.STAFF_ENROLMENT_REQUIRED and first.enrolment_token
     assert sign_in(email, "wrong password!", at=T0 + timedelta(hours=1)).enrolment_token is None
 
-    enrolment = staff.begin_enrolment(UnitOfWork(), first.enrolment_token)
+    enrolment = staff.begin_enrolment(UnitOfWork(), first.enrolment_token, at=T0)
     assert enrolment.provisioning_uri.startswith("otpauth://totp/") and enrolment.qr_svg.startswith("<svg")
-    assert staff.begin_enrolment(UnitOfWork(), first.enrolment_token).secret == enrolment.secret
+    assert staff.begin_enrolment(UnitOfWork(), first.enrolment_token, at=T0).secret == enrolment.secret
     assert enrolment.secret not in (user(staff_id).totp_secret or "")  # stored encrypted
 
     totp = pyotp.TOTP(enrolment.secret)
@@ -195,7 +195,7 @@ def test_roles_that_move_money_enrol_an_authenticator_before_their_first_session
         hashes = {r.code_hash for r in s.exec(select(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == staff_id))}
     assert not hashes & set(codes) and len(hashes) == len(codes)
     with pytest.raises(StaffError) as again:  # the token served its purpose
-        staff.begin_enrolment(UnitOfWork(), first.enrolment_token)
+        staff.begin_enrolment(UnitOfWork(), first.enrolment_token, at=T0)
     assert again.value.code is ErrorCode.STAFF_ENROLMENT_INVALID
 
 
