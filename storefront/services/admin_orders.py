@@ -96,16 +96,20 @@ def order_page(uow: UnitOfWork, filters: OrderFilters, cursor: str = "", limit: 
     if filters.email:
         q = q.where(Order.email == filters.email.strip().lower()[:320])
     if filters.placed_from:
-        q = q.where(Order.placed_at >= datetime.combine(filters.placed_from, time.min))
+        q = q.where(Order.placed_at >= datetime.combine(filters.placed_from, time.min, tzinfo=timezone.utc))
     if filters.placed_to:
-        q = q.where(Order.placed_at < datetime.combine(filters.placed_to + timedelta(days=1), time.min))
+        q = q.where(Order.placed_at < datetime.combine(filters.placed_to + timedelta(days=1), time.min,
+                                                       tzinfo=timezone.utc))
     after = _after(cursor) if cursor else None
     if after is not None:
         placed, order_id = after
         if ascending:
-            q = q.where(or_(Order.placed_at > placed, and_(Order.placed_at == placed, Order.id > order_id)))
+            # the redundant bound lets the (placed_at, id) index start at the cursor instead of the first row
+            q = q.where(Order.placed_at >= placed,
+                        or_(Order.placed_at > placed, and_(Order.placed_at == placed, Order.id > order_id)))
         else:
-            q = q.where(or_(Order.placed_at < placed, and_(Order.placed_at == placed, Order.id < order_id)))
+            q = q.where(Order.placed_at <= placed,
+                        or_(Order.placed_at < placed, and_(Order.placed_at == placed, Order.id < order_id)))
     keys = (Order.placed_at.asc(), Order.id.asc()) if ascending else (Order.placed_at.desc(), Order.id.desc())
     with uow.reading() as s:
         found = s.exec(q.order_by(*keys).limit(limit + 1)).all()
@@ -248,10 +252,6 @@ class Queue:
     label: str
     count: int
     references: list[str]
-
-
-def _refs(s: Session, q, limit: int) -> list[str]:
-    return list(s.exec(q.order_by(Order.placed_at).limit(limit)).all())
 
 
 def work_queues(uow: UnitOfWork, at: datetime | None = None) -> list[Queue]:
