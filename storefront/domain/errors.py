@@ -195,8 +195,8 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CARRIER_UNKNOWN: "Please choose a carrier from the list.",
     ErrorCode.TRACKING_INVALID: "A tracking number is 1 to 40 capital letters, digits or hyphens.",
     ErrorCode.HANDOVER_TIME_INVALID: "Please enter the date and time the parcel was handed to the carrier.",
-    ErrorCode.HANDOVER_OUTSIDE_HOURS: "Parcels are handed to the carrier Monday to Friday, 08:00 to 17:00 (Geneva "
-                                      "time), never on a public holiday. The next allowed slot is {next_slot}.",
+    ErrorCode.HANDOVER_OUTSIDE_HOURS: "Parcels are handed to the carrier Monday to Friday, {hours} ({zone} time), "
+                                      "never on a public holiday. The next allowed slot is {next_slot}.",
     ErrorCode.HANDOVER_IN_FUTURE: "The handover time is in the future. Record a shipment once the parcel has been "
                                   "handed over.",
     ErrorCode.NO_HOLD_FOR_SHIPMENT: "No live card hold covers this shipment ({amount}); nothing was shipped or "

@@ -57,6 +57,7 @@ from storefront.domain import carriers as carrier_rules
 from storefront.domain.errors import ErrorCode
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
+from storefront.domain.policy import policy
 from storefront.services import audit, order_events, outbox
 from storefront.services.calendar import merchant_calendar
 from storefront.services.documents import order_document
@@ -136,7 +137,10 @@ def _handover_check(handed_over_at: object, at: datetime) -> datetime:
     calendar = merchant_calendar()
     if not calendar.is_shipping_time(handed_over_at):
         slot = calendar.next_shipping_slot(handed_over_at)
-        raise ActionRefused(ErrorCode.HANDOVER_OUTSIDE_HOURS, next_slot=slot.strftime("%A %d %B %Y, %H:%M"))
+        hours = policy()
+        raise ActionRefused(ErrorCode.HANDOVER_OUTSIDE_HOURS, next_slot=slot.strftime("%A %d %B %Y, %H:%M"),
+                            hours=f"{hours.shipping_start:%H:%M} to {hours.shipping_end:%H:%M}",
+                            zone=calendar.timezone)
     return handed_over_at
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from storefront.adapters.db import get_engine
 from storefront.adapters.tables import OrderLine, Shipment, ShipmentLine, StaffAuditEntry
 from storefront.domain.errors import ErrorCode
+from storefront.domain.policy import policy
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
 from storefront.services import admin_orders, order_admin, payment, shipping_admin, staff
@@ -205,7 +206,9 @@ def test_a_handover_outside_shipping_hours_is_refused_naming_the_next_slot(appro
     code, params = refused(lambda: ship(reference, {line: 1}, stripe_gateway, handed_over_at=handed,
                                         at=datetime(2026, 12, 1, tzinfo=timezone.utc)))
 
-    assert code == ErrorCode.HANDOVER_OUTSIDE_HOURS and params == {"next_slot": next_slot}
+    assert code == ErrorCode.HANDOVER_OUTSIDE_HOURS and params["next_slot"] == next_slot
+    rules = policy()  # the message takes the hours from the rules, never from its own text
+    assert params["hours"] == f"{rules.shipping_start:%H:%M} to {rules.shipping_end:%H:%M}"
     assert order_row(reference).status == OrderStatus.APPROVED.value and shipments_of(reference) == []
 
 
