@@ -43,7 +43,7 @@ from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.policy import policy
 from storefront.rules import load
-from storefront.services import links, order_events, outbox
+from storefront.services import holds, links, order_events, outbox
 from storefront.services.documents import order_document
 from storefront.services.payment import gateway
 from storefront.services.unit_of_work import UnitOfWork
@@ -244,26 +244,6 @@ def _notify(s: Session, order: Order, old: _Old, at: datetime) -> None:
         s.add(order_events.email_queued(order.id, at, EMAIL_KIND))
 
 
-def _release(uow: UnitOfWork, old: _Old, at: datetime, gw: StripeGateway, reason: str) -> bool:
-    """Drop the old hold at the provider, then record it; a failure is recorded and the hold lapses by itself."""
-    try:
-        gw.cancel(old.intent_id, idempotency_key=f"{old.intent_id}:release")
-    except PaymentGatewayError as exc:
-        with uow:
-            uow.session.add(order_events.payment_release_failed(old.order_id, at, old.intent_id, str(exc)))
-            uow.commit()
-        return False
-    with uow:
-        s = uow.session
-        moved = s.exec(update(PaymentAuthorization).where(PaymentAuthorization.id == old.authorization_id,
-                                                          PaymentAuthorization.status == PaymentStatus.HELD)
-                       .values(status=PaymentStatus.RELEASED.value, updated_at=at)).rowcount
-        if moved == 1:
-            s.add(order_events.payment_released(old.order_id, at, old.intent_id, reason=reason))
-        uow.commit()
-    return True
-
-
 def _still_held(uow: UnitOfWork, old: _Old) -> bool:
     with uow.reading() as s:
         return s.get(PaymentAuthorization, old.authorization_id).status == PaymentStatus.HELD
@@ -282,7 +262,7 @@ def _renew(uow: UnitOfWork, old: _Old, at: datetime, gw: StripeGateway) -> bool:
         _record(uow, old, renew_key(old.intent_id), answer, at, last=not retry)
         if answer.code == "held":
             if _still_held(uow, old):
-                _release(uow, old, at, gw, reason="renewed")
+                holds.release(uow, old.order_id, old.authorization_id, old.intent_id, at, gw, reason="renewed")
             return True
         if not retry:
             return answer.code != NO_ANSWER
@@ -290,7 +270,7 @@ def _renew(uow: UnitOfWork, old: _Old, at: datetime, gw: StripeGateway) -> bool:
     if stage != "retry":
         return acted
     if _still_held(uow, old):  # the old hold may be what exhausts the card's funds or limit
-        _release(uow, old, at, gw, reason="renewal_retry")
+        holds.release(uow, old.order_id, old.authorization_id, old.intent_id, at, gw, reason="renewal_retry")
     if not _claim(uow, old, retry_key(old.intent_id), at):
         return acted
     answer = _ask(gw, old, retry_key(old.intent_id))

@@ -16,14 +16,14 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from storefront.adapters.email_render import render_order_notice
-from storefront.adapters.stripe_gateway import PaymentGatewayError, StripeGateway
+from storefront.adapters.stripe_gateway import StripeGateway
 from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, Product
 from storefront.domain.cancellation import CLIENT_NOTICES, CancelReason, reason_from
 from storefront.domain.compliance_review import clear_reason_from
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
-from storefront.services import audit, cancellations, order_events, outbox
+from storefront.services import audit, cancellations, holds, order_events, outbox
 from storefront.services.documents import order_document
 from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
@@ -179,7 +179,8 @@ def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdent
                      after={"status": OrderStatus.CANCELLED.value, "reason": why.value}, ip=ip, at=at)
         uow.commit()
     for release in releases:
-        release_hold(uow, order.id, release, at, gw or gateway())
+        holds.release(uow, order.id, release.authorization_id, release.intent_id, at, gw or gateway(),
+                      reason="order_cancelled")
 
 
 def _return_stock(s: Session, order_id: int, at: datetime) -> None:
@@ -190,22 +191,3 @@ def _return_stock(s: Session, order_id: int, at: datetime) -> None:
         if back[line.reference] > 0:
             s.exec(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + back[line.reference]))
     s.add(order_events.stock_released(order_id, at, {ref: n for ref, n in back.items() if n > 0}))
-
-
-def release_hold(uow: UnitOfWork, order_id: int, release: _Release, at: datetime, gw: StripeGateway) -> None:
-    """Tell the provider to drop the hold, then record it; a failure is recorded and the hold lapses."""
-    try:
-        gw.cancel(release.intent_id, idempotency_key=f"{release.intent_id}:release")
-    except PaymentGatewayError as exc:
-        with uow:
-            uow.session.add(order_events.payment_release_failed(order_id, at, release.intent_id, str(exc)))
-            uow.commit()
-        return
-    with uow:
-        s = uow.session
-        moved = s.exec(update(PaymentAuthorization).where(PaymentAuthorization.id == release.authorization_id,
-                                                          PaymentAuthorization.status == PaymentStatus.HELD)
-                       .values(status=PaymentStatus.RELEASED.value, updated_at=at)).rowcount
-        if moved == 1:
-            s.add(order_events.payment_released(order_id, at, release.intent_id, reason="order_cancelled"))
-        uow.commit()

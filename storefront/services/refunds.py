@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +45,6 @@ from sqlmodel import Session, select
 from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, RefundRecord
-from storefront.domain import tax
 from storefront.domain.errors import ErrorCode
 from storefront.domain.money import Money
 from storefront.domain.order_status import PaymentStatus
@@ -61,6 +59,7 @@ from storefront.domain.refunds import (
 from storefront.domain.staff import allowed
 from storefront.services import audit, order_events, outbox
 from storefront.services.documents import order_document
+from storefront.services.holds import with_vat
 from storefront.services.order_admin import ActionRefused
 from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
@@ -116,17 +115,6 @@ def _rows(s: Session, order_id: int) -> list[RefundRecord]:
     return list(s.exec(select(RefundRecord).where(RefundRecord.order_id == order_id).order_by(RefundRecord.id)).all())
 
 
-def _with_vat(order: Order, net_minor: int) -> int:
-    """Net plus its VAT share at the order's own rate (domain/tax.py's rounding: half up, once)."""
-    if order.vat_rate is None or net_minor <= 0:
-        return net_minor
-    vat = tax.compute_vat(order.country, Money(net_minor, order.currency), order.placed_at.date())
-    if vat is None or vat.rate != Decimal(order.vat_rate):  # the order keeps the rate it was placed under
-        return net_minor + Money.from_decimal(Money(net_minor, order.currency).to_decimal()
-                                              * Decimal(order.vat_rate), order.currency).minor
-    return net_minor + vat.amount.minor
-
-
 def refunded_units(rows: list[RefundRecord]) -> dict[str, int]:
     units: dict[str, int] = {}
     for row in rows:
@@ -148,7 +136,7 @@ def _line_amount(order: Order, order_lines: list[OrderLine], lines: dict[str, in
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= left:
             raise ActionRefused(ErrorCode.REFUND_QUANTITY_INVALID, line=ref, refundable=max(left, 0))
         net += line.unit_price_minor * quantity
-    return _with_vat(order, net)
+    return with_vat(order, net)
 
 
 def _valid_amount(amount_minor: object) -> int:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +60,7 @@ from storefront.domain.policy import policy
 from storefront.services import audit, order_events, outbox
 from storefront.services.calendar import merchant_calendar
 from storefront.services.documents import order_document
+from storefront.services.holds import with_vat
 from storefront.services.order_admin import ActionRefused, live_holds
 from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
@@ -103,19 +103,11 @@ def _now(at: datetime | None) -> datetime:
     return at or datetime.now(timezone.utc)
 
 
-def _with_vat(order: Order, net_minor: int) -> int:
-    """Net plus VAT at the order's own rate, rounded half up once on the whole base (as checkout does)."""
-    if order.vat_rate is None or net_minor == 0:
-        return net_minor
-    base = Money(net_minor, order.currency)
-    return net_minor + Money.from_decimal(base.to_decimal() * Decimal(order.vat_rate), order.currency).minor
-
-
 def shipment_amounts(order: Order, lines: list[OrderLine], shipping: dict[int, int], *, first: bool,
                      captured_before_minor: int) -> tuple[int, int]:
     """(captured now, to hold for the rest) in minor units; see the module docstring for the rounding."""
     goods = sum(line.unit_price_minor * shipping.get(line.id, 0) for line in lines)
-    amount = _with_vat(order, goods + (order.shipping_minor if first else 0))
+    amount = with_vat(order, goods + (order.shipping_minor if first else 0))
     left = {line.id: line.quantity - line.quantity_shipped - line.quantity_cancelled - shipping.get(line.id, 0)
             for line in lines}
     nothing_cancelled = all(line.quantity_cancelled == 0 for line in lines)
@@ -126,7 +118,7 @@ def shipment_amounts(order: Order, lines: list[OrderLine], shipping: dict[int, i
     if nothing_cancelled:
         return amount, order.total_minor - captured_before_minor - amount
     rest = sum(line.unit_price_minor * left[line.id] for line in lines)
-    return amount, _with_vat(order, rest)
+    return amount, with_vat(order, rest)
 
 
 def _handover_check(handed_over_at: object, at: datetime) -> datetime:

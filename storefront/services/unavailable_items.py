@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
@@ -41,15 +40,16 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from storefront.adapters.email_render import render_order_notice
-from storefront.adapters.stripe_gateway import PaymentGatewayError, StripeGateway
+from storefront.adapters.stripe_gateway import StripeGateway
 from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, Shipment, UnavailableItem
 from storefront.domain.errors import ErrorCode
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import allowed
 from storefront.rules import load
-from storefront.services import audit, links, order_events, outbox
+from storefront.services import audit, holds, links, order_events, outbox
 from storefront.services.documents import order_document
+from storefront.services.holds import with_vat
 from storefront.services.order_admin import ActionRefused
 from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
@@ -110,13 +110,6 @@ def _pending_units(s: Session, line_id: int) -> int:
         UnavailableItem.status == UnavailableStatus.AWAITING_CHOICE.value)).one())
 
 
-def _with_vat(order: Order, net_minor: int) -> int:
-    if order.vat_rate is None or net_minor == 0:
-        return net_minor
-    base = Money(net_minor, order.currency)
-    return net_minor + Money.from_decimal(base.to_decimal() * Decimal(order.vat_rate), order.currency).minor
-
-
 def _notify(s: Session, order: Order, key: str, kind: str, subject: str, paragraphs: tuple[str, ...],
             at: datetime) -> None:
     email = render_order_notice(order_document(s, order), subject, paragraphs)
@@ -131,7 +124,7 @@ def _pieces(line: OrderLine, quantity: int) -> str:
 def _offer(order: Order, line: OrderLine, record: UnavailableItem, at: datetime) -> tuple[str, ...]:
     """The choice offered by GTC-3.2: a new date or the refund of the piece. No compensation is owed or offered."""
     day = lambda d: format_date(d, "long", locale=order.locale)  # noqa: E731
-    amount = Money(_with_vat(order, line.unit_price_minor * record.quantity), order.currency).format(order.locale)
+    amount = Money(with_vat(order, line.unit_price_minor * record.quantity), order.currency).format(order.locale)
     return (
         f"We are sorry: {_pieces(line, record.quantity)} of your order {order.reference} has proved unavailable "
         f"after we confirmed your order.",
@@ -323,28 +316,8 @@ def _cancel_units(uow: UnitOfWork, record_id: int, why: UnavailableStatus, actor
     if releases:
         gw = gw or gateway()
         for authorization_id, intent_id in releases:
-            _release(uow, order_id, authorization_id, intent_id, at, gw)
+            holds.release(uow, order_id, authorization_id, intent_id, at, gw, reason="item_unavailable")
     return True
-
-
-def _release(uow: UnitOfWork, order_id: int, authorization_id: int, intent_id: str, at: datetime,
-             gw: StripeGateway) -> None:
-    """Drop a hold at the provider, then record it; a failure is recorded and the hold lapses by itself."""
-    try:
-        gw.cancel(intent_id, idempotency_key=f"{intent_id}:release")
-    except PaymentGatewayError as exc:
-        with uow:
-            uow.session.add(order_events.payment_release_failed(order_id, at, intent_id, str(exc)))
-            uow.commit()
-        return
-    with uow:
-        s = uow.session
-        moved = s.exec(update(PaymentAuthorization).where(PaymentAuthorization.id == authorization_id,
-                                                          PaymentAuthorization.status == PaymentStatus.HELD)
-                       .values(status=PaymentStatus.RELEASED.value, updated_at=at)).rowcount
-        if moved == 1:
-            s.add(order_events.payment_released(order_id, at, intent_id, reason="item_unavailable"))
-        uow.commit()
 
 
 def _remind(uow: UnitOfWork, record_id: int, at: datetime) -> bool:
@@ -414,6 +387,6 @@ def pending_offer(uow: UnitOfWork, reference: object, token: object, at: datetim
             return None
         order, line = s.get(Order, record.order_id), s.get(OrderLine, record.order_line_id)
     day = lambda d: format_date(d, "long", locale=order.locale)  # noqa: E731
-    amount = Money(_with_vat(order, line.unit_price_minor * record.quantity), order.currency).format(order.locale)
+    amount = Money(with_vat(order, line.unit_price_minor * record.quantity), order.currency).format(order.locale)
     return Offer(_pieces(line, record.quantity), day(record.proposed_date), amount,
                  day(_aware(record.deadline_at).date()))

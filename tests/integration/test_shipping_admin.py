@@ -18,7 +18,7 @@ from storefront.domain.errors import ErrorCode
 from storefront.domain.policy import policy
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
-from storefront.services import admin_orders, order_admin, payment, shipping_admin, staff
+from storefront.services import admin_orders, holds, order_admin, payment, shipping_admin, staff
 from storefront.services.calendar import merchant_calendar
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
@@ -170,7 +170,7 @@ def test_two_shipments_hold_the_rest_before_capturing_and_add_up_to_the_total(ap
 
     first_goods = line_a.unit_price_minor + line_b.unit_price_minor
     [first] = shipments_of(reference)
-    assert first.captured_minor == shipping_admin._with_vat(order, first_goods + order.shipping_minor)
+    assert first.captured_minor == holds.with_vat(order, first_goods + order.shipping_minor)
     remainder = order.total_minor - first.captured_minor
     assert gw.calls == [("hold", remainder), ("capture", first.captured_minor)]  # the new hold comes first
     assert order_row(reference).status == OrderStatus.PARTIALLY_SHIPPED.value
