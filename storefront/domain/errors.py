@@ -112,6 +112,10 @@ class ErrorCode(StrEnum):
     UNAVAILABLE_DATE_INVALID = "unavailable_date_invalid"
     UNAVAILABLE_CHOICE_UNKNOWN = "unavailable_choice_unknown"
     UNAVAILABLE_LINK_INVALID = "unavailable_link_invalid"
+    # the client authorising the card again (PAY-5)
+    REAUTHORIZE_LINK_INVALID = "reauthorize_link_invalid"
+    REAUTHORIZE_NOT_NEEDED = "reauthorize_not_needed"
+    REAUTHORIZE_ATTEMPTS_EXHAUSTED = "reauthorize_attempts_exhausted"
     # anything else: no detail reaches the client
     UNEXPECTED = "unexpected"
 
@@ -242,6 +246,12 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNAVAILABLE_CHOICE_UNKNOWN: "Please choose a new delivery date or a refund.",
     ErrorCode.UNAVAILABLE_LINK_INVALID: "This link is no longer valid. Please reply to our email and our client "
                                         "service will help you.",
+    ErrorCode.REAUTHORIZE_LINK_INVALID: "This link is no longer valid: the order has shipped or been cancelled, or "
+                                        "the link is incomplete. Please reply to our email and our client service "
+                                        "will help you.",
+    ErrorCode.REAUTHORIZE_NOT_NEEDED: "Your card is authorised for the rest of your order: there is nothing more to do.",
+    ErrorCode.REAUTHORIZE_ATTEMPTS_EXHAUSTED: "No card could be authorised after several attempts. Your order is kept; "
+                                              "please reply to our email and our client service will help you.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 

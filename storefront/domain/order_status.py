@@ -98,6 +98,8 @@ PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 
 FINAL = frozenset({S.APPROVED, S.PARTIALLY_SHIPPED, S.SHIPPED})
+# Paid for (held) and not yet wholly shipped or cancelled: the card must stay held for what remains (PAY-5).
+HOLD_NEEDED = frozenset({S.AWAITING_APPROVAL, S.COMPLIANCE_REVIEW, S.APPROVED, S.PARTIALLY_SHIPPED})
 
 CUSTOMER_LABELS: dict[OrderStatus, str] = {
     S.PENDING_PAYMENT: "Awaiting payment — your order is placed; your card has not been authorised yet",

@@ -40,16 +40,15 @@ from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import Authorization, CardDeclined, PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, PaymentAuthorization
 from storefront.domain.money import Money
-from storefront.domain.order_status import OrderStatus, PaymentStatus
+from storefront.domain.order_status import HOLD_NEEDED, PaymentStatus
 from storefront.domain.policy import policy
 from storefront.rules import load
 from storefront.services import holds, links, order_events, outbox
 from storefront.services.documents import order_document
+from storefront.services.order_admin import live_holds
 from storefront.services.payment import gateway
 from storefront.services.unit_of_work import UnitOfWork
 
-OPEN = frozenset({OrderStatus.AWAITING_APPROVAL, OrderStatus.COMPLIANCE_REVIEW, OrderStatus.APPROVED,
-                  OrderStatus.PARTIALLY_SHIPPED})
 STALE_CLAIM = timedelta(minutes=2)
 NO_ANSWER = "no_answer"
 REASON = "hold_renewal"
@@ -100,9 +99,15 @@ class _Old:
     currency: str
 
 
-def _old(hold: PaymentAuthorization, order: Order) -> _Old:
+def _old(s: Session, hold: PaymentAuthorization, order: Order, at: datetime) -> _Old:
+    """The hold as read, renewed for what is still to be charged (units cancelled since are left out), or
+    for nothing when another live hold covers that already (the client authorised the card again)."""
+    needed = holds.still_to_hold(s, order)
+    covered = any(h.id != hold.id and h.amount_minor - h.captured_minor >= needed
+                  for h in live_holds(s, order.id, at))
+    amount = 0 if covered else min(hold.amount_minor - hold.captured_minor, needed)
     return _Old(hold.id, hold.intent_id, order.id, order.reference, order.payment_customer_id, hold.card_id,
-                hold.brand, hold.last4, hold.amount_minor - hold.captured_minor, hold.currency)
+                hold.brand, hold.last4, amount, hold.currency)
 
 
 def _attempts(s: Session, intent_id: str) -> dict[str, PaymentAuthorization]:
@@ -211,22 +216,6 @@ def _record(uow: UnitOfWork, old: _Old, key: str, answer: _Answer, at: datetime,
         uow.commit()
 
 
-def reauthorize_url(reference: str, at: datetime | None = None) -> str:
-    """The order status page carrying a `reauthorize` token (honoured only while the order is open)."""
-    token = links.issue(reference, links.Purpose.REAUTHORIZE, at)
-    return f"{links.order_url(reference, at)}&reauthorize={token}"
-
-
-def reauthorization_link_valid(uow: UnitOfWork, reference: str, token: str, at: datetime | None = None) -> bool:
-    """A `reauthorize` link works until the order ships or is cancelled (and within its long signature life)."""
-    at = _now(at)
-    if not links.valid(reference, token, links.Purpose.REAUTHORIZE, at):
-        return False
-    with uow.reading() as s:
-        status = s.exec(select(Order.status).where(Order.reference == reference)).first()
-    return status in OPEN
-
-
 def _notify(s: Session, order: Order, old: _Old, at: datetime) -> None:
     amount = Money(old.amount_minor, old.currency).format(order.locale)
     paragraphs = (
@@ -234,7 +223,7 @@ def _notify(s: Session, order: Order, old: _Old, at: datetime) -> None:
         f"days, so we asked your bank to renew it for {amount}; your bank did not accept the renewal.",
         "Your order is kept and nothing has been charged. Your card is charged only when your watches ship, and only "
         "for what ships.",
-        f"Please authorise your card again here: {reauthorize_url(order.reference, at)}",
+        f"Please authorise your card again here: {links.reauthorize_url(order.reference, at)}",
         "This link works until your order ships or is cancelled. If you prefer, reply to this email and our client "
         "service will help you.",
     )
@@ -284,7 +273,7 @@ def _due(s: Session, at: datetime) -> list[tuple[PaymentAuthorization, Order]]:
         & (PaymentAuthorization.capture_before <= at + rules().renew_before)
     expired = PaymentAuthorization.status == PaymentStatus.EXPIRED
     rows = s.exec(select(PaymentAuthorization, Order).join(Order, Order.id == PaymentAuthorization.order_id)
-                  .where(Order.status.in_([o.value for o in OPEN]), PaymentAuthorization.intent_id.is_not(None),
+                  .where(Order.status.in_([o.value for o in HOLD_NEEDED]), PaymentAuthorization.intent_id.is_not(None),
                          lapsing | expired)
                   .order_by(PaymentAuthorization.capture_before, PaymentAuthorization.id)).all()
     return [(hold, order) for hold, order in rows if hold.amount_minor - hold.captured_minor > 0]
@@ -297,8 +286,8 @@ def renew_due(uow: UnitOfWork, *, at: datetime | None = None, gw: StripeGateway 
     """
     at = _now(at)
     with uow.reading() as s:
-        due = [_old(hold, order) for hold, order in _due(s, at)]
-        due = [old for old in due if _stage(s, old, at) is not None]
+        due = [_old(s, hold, order, at) for hold, order in _due(s, at)]
+        due = [old for old in due if old.amount_minor > 0 and _stage(s, old, at) is not None]
     if not due:
         return []
     gw = gw or gateway()
@@ -319,10 +308,10 @@ def after_intent_change(uow: UnitOfWork, intent_id: str, *, at: datetime | None 
         if row is None:
             return False
         hold, order = row
-        if hold.status != PaymentStatus.EXPIRED or order.status not in OPEN \
+        if hold.status != PaymentStatus.EXPIRED or order.status not in HOLD_NEEDED \
                 or hold.amount_minor - hold.captured_minor <= 0:
             return False
-        old = _old(hold, order)
-        if _stage(s, old, at) is None:
+        old = _old(s, hold, order, at)
+        if old.amount_minor <= 0 or _stage(s, old, at) is None:
             return False
     return _renew(uow, old, at, gw or gateway())

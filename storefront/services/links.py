@@ -77,3 +77,9 @@ def order_path(reference: str, at: datetime | None = None) -> str:
 def order_url(reference: str, at: datetime | None = None) -> str:
     """The order status page as sent in emails."""
     return get_settings().public_url.rstrip("/") + order_path(reference, at)
+
+
+def reauthorize_url(reference: str, at: datetime | None = None) -> str:
+    """The order status page carrying a `reauthorize` token (services/reauthorization.py honours it only
+    while the order is open)."""
+    return f"{order_url(reference, at)}&reauthorize={issue(reference, Purpose.REAUTHORIZE, at)}"

@@ -57,7 +57,7 @@ from storefront.domain.errors import ErrorCode
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.policy import policy
-from storefront.services import audit, order_events, outbox
+from storefront.services import audit, links, order_events, outbox
 from storefront.services.calendar import merchant_calendar
 from storefront.services.documents import order_document
 from storefront.services.holds import with_vat
@@ -68,13 +68,15 @@ from storefront.services.unit_of_work import UnitOfWork
 
 SHIPPABLE = frozenset({OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED})
 
-REAUTHORIZE_NOTICE = (
-    "Part of your order has just been handed to the carrier and charged; the rest is still to ship.",
-    "Your bank did not accept our new authorisation for the remaining pieces, so they are not yet secured "
-    "on your card. Nothing more has been charged.",
-    "Please contact our client service, by replying to this email, to authorise the remaining amount "
-    "again; we will send you a secure link. The remaining pieces ship once it is authorised.",
-)
+def _reauthorize_notice(reference: str, at: datetime) -> tuple[str, ...]:
+    return (
+        "Part of your order has just been handed to the carrier and charged; the rest is still to ship.",
+        "Your bank did not accept our new authorisation for the remaining pieces, so they are not yet secured "
+        "on your card. Nothing more has been charged.",
+        f"Please authorise the remaining amount here: {links.reauthorize_url(reference, at)}",
+        "This link works until your order ships or is cancelled. The remaining pieces ship once it is authorised; "
+        "if you prefer, reply to this email and our client service will help you.",
+    )
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,8 @@ def _record(uow: UnitOfWork, plan: _Plan, chosen: carrier_rules.Carrier, trackin
                 plan.order_id, at, amount_minor=plan.remainder_minor, currency=plan.currency, code=renewal.code,
                 intent_id=renewal.intent_id, reason="remainder_after_shipment"))
             _notify(s, order, f"reauthorize:{plan.order_id}:{plan.number}", "payment_reauthorization_needed",
-                    f"Your order {plan.reference}: please authorise the remaining amount", REAUTHORIZE_NOTICE, at)
+                    f"Your order {plan.reference}: please authorise the remaining amount",
+                    _reauthorize_notice(plan.reference, at), at)
         _notify(s, order, f"order-shipped:{plan.order_id}:{plan.number}", "order_shipped",
                 f"Your order {plan.reference} has shipped",
                 _shipped_notice(chosen, tracking_number, handed_over_at, captured_minor, plan, order), at)

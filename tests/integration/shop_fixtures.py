@@ -20,8 +20,11 @@ from sqlmodel import Session, select
 from storefront.adapters.mailer import SmtpMailer
 from storefront.adapters.tables import Collection, Order, OrderEvent, OutboxEmail, PaymentAuthorization, Product, ProductPrice
 from storefront.domain.order_info import Address, OrderInfo
+from storefront.domain.staff import Role
+from storefront.services import staff
 from storefront.services import terms as terms_service
 from storefront.services.checkout import PlaceOrder, PlacedOrder, place_order
+from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -119,6 +122,13 @@ def place(database) -> Callable[..., PlacedOrder]:
         return place_order(PlaceOrder(**fields), UnitOfWork(), at)
 
     return do
+
+
+def staff_member(role: Role = Role.ADMIN) -> StaffIdentity:
+    """A new staff account of `role`, acting without a browser session (as the services see staff)."""
+    email = f"{role.value}-{secrets.token_hex(3)}@vireux.example"
+    staff_id = staff.create_staff(UnitOfWork(), email=email, password="correct horse battery staple", role=role)
+    return StaffIdentity(staff_id=staff_id, email=email, role=role, session_id=0)
 
 
 def order_row(reference: str) -> Order:

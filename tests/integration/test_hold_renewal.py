@@ -21,22 +21,15 @@ from storefront.adapters.tables import PaymentAuthorization
 from storefront.domain.errors import ErrorCode
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
-from storefront.services import admin_orders, hold_renewal, order_admin, payment, staff, webhooks
-from storefront.services.staff import StaffIdentity
+from storefront.services import admin_orders, hold_renewal, order_admin, payment, reauthorization, webhooks
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.settings import get_settings
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
-from tests.integration.shop_fixtures import events_of, order_row, outbox_of, payments_of
+from tests.integration.shop_fixtures import events_of, order_row, outbox_of, payments_of, staff_member
 
 pytestmark = pytest.mark.usefixtures("database")
 
 MERCHANT_VISA_WINDOW = timedelta(days=4.75)  # rules/payments.toml [hold_windows.visa] merchant_days
-
-
-def staff_member(role: Role = Role.FINANCE) -> StaffIdentity:
-    email = f"{role.value}-{secrets.token_hex(3)}@vireux.example"
-    staff_id = staff.create_staff(UnitOfWork(), email=email, password="correct horse battery staple", role=role)
-    return StaffIdentity(staff_id=staff_id, email=email, role=role, session_id=0)
 
 
 @pytest.fixture
@@ -47,7 +40,7 @@ def held_order(make_product, place, card_token, stripe_gateway):
                                     gw=stripe_gateway, browser=None)
         assert outcome.status == "held"
         if approve:
-            order_admin.approve(UnitOfWork(), placed.reference, staff=staff_member())
+            order_admin.approve(UnitOfWork(), placed.reference, staff=staff_member(Role.FINANCE))
         return placed.reference
 
     return make
@@ -138,7 +131,7 @@ def test_after_renewal_approval_past_the_old_deadline_counts_only_the_new_hold(h
     hold_renewal.renew_due(UnitOfWork(), at=now, gw=stripe_gateway)
     past_the_old_deadline = aware(old.capture_before) + timedelta(minutes=1)
 
-    order_admin.approve(UnitOfWork(), reference, staff=staff_member(), at=past_the_old_deadline)
+    order_admin.approve(UnitOfWork(), reference, staff=staff_member(Role.FINANCE), at=past_the_old_deadline)
 
     assert order_row(reference).status == OrderStatus.APPROVED.value
     approved = [e for e in events_of(reference) if e.type == "approved"][0]
@@ -151,7 +144,7 @@ def test_without_renewal_approval_past_the_deadline_is_refused(held_order):
     old, _ = lapsing_in(reference, 23)
 
     with pytest.raises(order_admin.ActionRefused) as refused:
-        order_admin.approve(UnitOfWork(), reference, staff=staff_member(),
+        order_admin.approve(UnitOfWork(), reference, staff=staff_member(Role.FINANCE),
                             at=aware(old.capture_before) + timedelta(minutes=1))
 
     assert refused.value.refusal.code == ErrorCode.HOLD_DOES_NOT_COVER
@@ -185,13 +178,13 @@ def test_a_card_without_funds_is_retried_once_after_releasing_the_old_hold_then_
     assert "nothing has been charged" in email.text_body and "until your order ships or is cancelled" in email.text_body
     token = re.search(r"reauthorize=([A-Za-z0-9_\-.]+)", email.text_body).group(1)
     assert get_settings().public_url.rstrip("/") + f"/order/{reference}?t=" in email.text_body
-    assert hold_renewal.reauthorization_link_valid(UnitOfWork(), reference, token, now + timedelta(days=60))
+    assert reauthorization.link_valid(UnitOfWork(), reference, token, now + timedelta(days=60))
 
     assert reference not in hold_renewal.renew_due(UnitOfWork(), at=now + timedelta(hours=1), gw=stripe_gateway)
     assert len([m for m in outbox_of(reference) if m.kind == "payment_reauthorization_needed"]) == 1
 
     order_admin.cancel(UnitOfWork(), reference, "payment_failed", staff=staff_member(Role.ADMIN), gw=stripe_gateway)
-    assert not hold_renewal.reauthorization_link_valid(UnitOfWork(), reference, token, now + timedelta(days=60))
+    assert not reauthorization.link_valid(UnitOfWork(), reference, token, now + timedelta(days=60))
 
 
 def test_any_other_refusal_keeps_the_old_hold_and_asks_the_client(held_order, stripe_gateway, localstripe):
@@ -214,10 +207,9 @@ def test_a_forged_or_other_purpose_link_does_not_reauthorize(held_order):
     reference = held_order()
     view = links.issue(reference, links.Purpose.VIEW)
 
-    assert not hold_renewal.reauthorization_link_valid(UnitOfWork(), reference, view)
-    assert not hold_renewal.reauthorization_link_valid(UnitOfWork(), reference, "forged.token")
-    assert hold_renewal.reauthorization_link_valid(UnitOfWork(), reference,
-                                                   links.issue(reference, links.Purpose.REAUTHORIZE))
+    assert not reauthorization.link_valid(UnitOfWork(), reference, view)
+    assert not reauthorization.link_valid(UnitOfWork(), reference, "forged.token")
+    assert reauthorization.link_valid(UnitOfWork(), reference, links.issue(reference, links.Purpose.REAUTHORIZE))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 from datetime import timedelta, timezone
 
@@ -14,19 +13,12 @@ from storefront.adapters.tables import StaffAuditEntry
 from storefront.domain.errors import ErrorCode
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
-from storefront.services import order_admin, payment, staff
-from storefront.services.staff import StaffIdentity
+from storefront.services import order_admin, payment
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
-from tests.integration.shop_fixtures import events_of, order_row, outbox_of, payments_of, stock_of
+from tests.integration.shop_fixtures import events_of, order_row, outbox_of, payments_of, staff_member, stock_of
 
 pytestmark = pytest.mark.usefixtures("database")
-
-
-def staff_member(role: Role) -> StaffIdentity:
-    email = f"{role.value}-{secrets.token_hex(3)}@vireux.example"
-    staff_id = staff.create_staff(UnitOfWork(), email=email, password="correct horse battery staple", role=role)
-    return StaffIdentity(staff_id=staff_id, email=email, role=role, session_id=0)
 
 
 def audit_of(order_id: int) -> list[StaffAuditEntry]:

@@ -7,7 +7,6 @@ recorded on its PaymentAuthorization row, the lines marked shipped.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from decimal import Decimal
 
@@ -23,23 +22,16 @@ from storefront.domain.errors import ErrorCode
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
-from storefront.services import order_admin, payment, refunds, staff
+from storefront.services import order_admin, payment, refunds
 from storefront.services.order_admin import ActionRefused
-from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
-from tests.integration.shop_fixtures import PRICES, buyer, events_of, order_row, outbox_of, payments_of
+from tests.integration.shop_fixtures import PRICES, buyer, events_of, order_row, outbox_of, payments_of, staff_member
 
 pytestmark = pytest.mark.usefixtures("database")
 
 # Below every four-eyes threshold once VAT is added (CHF 2,000.00 net; JPY 200,000).
 SMALL = {**PRICES, "CHF": 200_000, "EUR": 200_000, "USD": 200_000, "GBP": 150_000, "JPY": 200_000}
-
-
-def staff_member(role: Role) -> StaffIdentity:
-    email = f"{role.value}-{secrets.token_hex(3)}@vireux.example"
-    staff_id = staff.create_staff(UnitOfWork(), email=email, password="correct horse battery staple", role=role)
-    return StaffIdentity(staff_id=staff_id, email=email, role=role, session_id=0)
 
 
 def audit_of(order_id: int) -> list[StaffAuditEntry]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -18,12 +17,11 @@ from storefront.domain.errors import ErrorCode
 from storefront.domain.policy import policy
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
-from storefront.services import admin_orders, holds, order_admin, payment, shipping_admin, staff
+from storefront.services import admin_orders, holds, order_admin, payment, shipping_admin
 from storefront.services.calendar import merchant_calendar
-from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
-from tests.integration.shop_fixtures import buyer, events_of, order_row, outbox_of, payments_of
+from tests.integration.shop_fixtures import buyer, events_of, order_row, outbox_of, payments_of, staff_member
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -31,12 +29,6 @@ GENEVA = ZoneInfo("Europe/Zurich")
 # Odd net prices so that VAT per shipment rounds differently from VAT on the whole order.
 ODD = {"CHF": 1_234_567, "EUR": 991_553, "USD": 1_850_001, "GBP": 1_420_003, "JPY": 2_380_001,
        "CNY": 13_400_001, "HKD": 14_500_003, "SGD": 2_500_001, "AED": 6_800_003}
-
-
-def staff_member(role: Role = Role.ADMIN) -> StaffIdentity:
-    email = f"{role.value}-{secrets.token_hex(3)}@vireux.example"
-    staff_id = staff.create_staff(UnitOfWork(), email=email, password="correct horse battery staple", role=role)
-    return StaffIdentity(staff_id=staff_id, email=email, role=role, session_id=0)
 
 
 def last_slot(now: datetime | None = None) -> datetime:
