@@ -3,6 +3,9 @@ import reflex as rx
 from storefront import routes
 from storefront.components.layout import page
 from storefront.components.totals import totals_table
+from storefront.domain.cards import accepted_brands_text
+from storefront.services.payment import browser_config
+from storefront.state.checkout import TOKENIZE_JS
 from storefront.state.order_status import OrderStatusState
 
 
@@ -28,12 +31,46 @@ def unavailable_choice() -> rx.Component:
     )
 
 
+def reauthorize_card() -> rx.Component:
+    """PAY-5: the bank refused to renew the hold without the client; the client authorises the rest here."""
+    js_url, publishable = browser_config()
+    r = OrderStatusState.reauth
+    return rx.card(
+        rx.flex(
+            rx.heading("Please authorise your card again", as_="h2", size="4"),
+            rx.text("Your bank did not renew the authorisation on your card",
+                    rx.cond(r.last4 != "", rx.text.span(" ending ", r.last4), ""),
+                    ". Please authorise ", rx.text.strong(r.amount, id="reauth-amount"),
+                    " for the rest of your order: it is held, not charged. You are charged only when your watches "
+                    "ship, and only for what ships."),
+            rx.text(f"You may use the same card or another. We accept {accepted_brands_text()}. Your card issuer may "
+                    "ask you to confirm (3-D Secure). Your card is kept with our payment provider to charge this "
+                    "order's shipments and to renew the authorisation until the order ships or is cancelled.",
+                    size="2", color_scheme="gray", id="reauth-consent"),
+            rx.box(id="card-element", data_key=publishable,
+                   style={"border": "1px solid var(--gray-7)", "borderRadius": "6px", "padding": "0.75rem",
+                          "maxWidth": "100%", "overflow": "hidden"}),
+            rx.button("Authorise ", r.amount, id="reauthorize", size="3", loading=OrderStatusState.reauth_busy,
+                      on_click=rx.call_script(TOKENIZE_JS, callback=OrderStatusState.reauthorize)),
+            rx.script(src="/checkout.js"),
+            rx.script(src=js_url),
+            direction="column", spacing="3",
+        ),
+        id="reauthorize-card",
+    )
+
+
 def found() -> rx.Component:
     o = OrderStatusState.order
     return rx.flex(
         rx.cond(OrderStatusState.offer, unavailable_choice()),
         rx.cond(OrderStatusState.choice_answer != "",
                 rx.callout(OrderStatusState.choice_answer, icon="info", id="choice-answer")),
+        rx.cond(OrderStatusState.reauth, reauthorize_card()),
+        rx.cond(OrderStatusState.reauth_message != "",
+                rx.callout(OrderStatusState.reauth_message, icon="info",
+                           color_scheme=rx.cond(OrderStatusState.reauth_ok, "green", "red"), id="reauth-message",
+                           role="status")),
         rx.cond(OrderStatusState.just_placed,
                 rx.callout("Thank you. Your card is authorised for the total: the amount is held, not charged. "
                            "We will confirm availability and approve your order; you will receive an email with "

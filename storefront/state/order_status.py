@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import reflex as rx
 
-from storefront.domain.errors import message
-from storefront.services import unavailable_items
+from storefront.domain.errors import ErrorCode, message
+from storefront.services import reauthorization, unavailable_items
 from storefront.services.order_admin import ActionRefused
 from storefront.services.order_view import OrderView, order_view
+from storefront.services.payment import PaymentOutcome
+from storefront.services.reauthorization import Request
 from storefront.services.unavailable_items import Offer
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.shop import ShopState
@@ -20,6 +25,11 @@ class OrderStatusState(ShopState):
     # GTC-3.2: a piece found unavailable, when the page was opened through the choice link
     offer: Offer | None = None
     choice_answer: str = ""
+    # PAY-5: the bank refused to renew the hold; opened through the `reauthorize` link, the client authorises again
+    reauth: Request | None = None
+    reauth_message: str = ""
+    reauth_ok: bool = False
+    reauth_busy: bool = False
 
     def _forget(self) -> None:
         self.reset()
@@ -36,6 +46,73 @@ class OrderStatusState(ShopState):
         choice = params.get("unavailable", "")
         self.offer = (unavailable_items.pending_offer(UnitOfWork(), reference, choice)
                       if self.order is not None and choice else None)
+        self._load_reauth(reference, params.get("reauthorize", ""))
+
+    def _load_reauth(self, reference: str, token: object) -> None:
+        self.reauth, self.reauth_message, self.reauth_ok, self.reauth_busy = None, "", False, False
+        if self.order is None or not token:
+            return
+        self.reauth = reauthorization.request(UnitOfWork(), reference, token)
+        if self.reauth is None:
+            valid = reauthorization.link_valid(UnitOfWork(), reference, token)
+            code = ErrorCode.REAUTHORIZE_NOT_NEEDED if valid else ErrorCode.REAUTHORIZE_LINK_INVALID
+            self.reauth_message, self.reauth_ok = message(code), valid
+
+    def _reauth_link(self) -> tuple[str, str]:
+        """The order and the link's token, read again from the page address: the state proves nothing."""
+        token = self.router.url.query_parameters.get("reauthorize", "")
+        return self.router.page.params.get("reference", ""), token if isinstance(token, str) else ""
+
+    @rx.event
+    async def reauthorize(self, result: str):
+        """`result` comes from Stripe.js in the browser: a token id (never card data) or an error."""
+        if self.reauth_busy or self.reauth is None:
+            return
+        try:
+            data = json.loads(result) if isinstance(result, str) and len(result) < 2000 else {}
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        if not isinstance(data.get("token"), str):
+            error = data.get("error")
+            self.reauth_message = error[:300] if isinstance(error, str) else message(ErrorCode.CARD_INCOMPLETE)
+            return
+        reference, token = self._reauth_link()
+        self.reauth_busy, self.reauth_message = True, ""
+        yield
+        outcome = await asyncio.to_thread(reauthorization.authorize, UnitOfWork(), reference, token, data["token"],
+                                          ip=self._client_ip())
+        self.reauth_busy = False
+        yield self._after_reauth(outcome)
+
+    @rx.event
+    async def reauthenticated(self, _result: str):
+        """After 3-D Secure: the provider, not the page, says whether the card is now held."""
+        if self.reauth_busy or self.reauth is None:
+            return
+        reference, token = self._reauth_link()
+        self.reauth_busy = True
+        yield
+        outcome = await asyncio.to_thread(reauthorization.complete, UnitOfWork(), reference, token)
+        self.reauth_busy = False
+        yield self._after_reauth(outcome)
+
+    def _after_reauth(self, outcome: PaymentOutcome):
+        if outcome.status == "requires_action":
+            return rx.call_script(f"window.vxCheckout.confirm({json.dumps(outcome.client_secret)})",
+                                  callback=OrderStatusState.reauthenticated)
+        if outcome.status == "held":
+            self.reauth, self.reauth_ok = None, True
+            self.reauth_message = ("Thank you: your card is authorised for the rest of your order. Nothing has been "
+                                   "charged; you are charged only when your watches ship.")
+            reference, _token = self._reauth_link()
+            view = self.router.url.query_parameters.get("t", "")
+            self.order = order_view(UnitOfWork(), reference, view if isinstance(view, str) else "")
+            return None
+        self.reauth_message = outcome.message or message(ErrorCode.UNEXPECTED)
+        if outcome.code in (ErrorCode.REAUTHORIZE_LINK_INVALID, ErrorCode.REAUTHORIZE_ATTEMPTS_EXHAUSTED):
+            self.reauth = None
+        return None
 
     @rx.event
     def choose(self, choice: str):

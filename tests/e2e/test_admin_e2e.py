@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from storefront.services.staff_cookies import SESSION_COOKIE
 from tests.async_runner import run_async
 from tests.e2e import staff_sessions
-from tests.e2e.checkout_flow import purchase
+from tests.e2e.checkout_flow import fill_card, purchase
 from tests.e2e.conftest import shopper_context
 from tests.e2e.staff_sessions import ACCOUNTS, otp_for, session_cookie
 
@@ -461,3 +461,81 @@ def test_an_unavailable_piece_the_client_chooses_its_refund_through_the_emailed_
     finally:
         ctx.close()
     assert order_status(db, reference) == "cancelled"  # its only piece: nothing left to ship, nothing charged
+
+
+def refuse_next_renewal(db, shop_env, reference: str) -> None:
+    """As if the hold were placed six days ago and the card has since run out of funds: the next job round
+    tries to renew it, and the bank refuses (the sandbox's stand-in for a card that changed)."""
+    import subprocess
+    import sys
+    from datetime import datetime, timedelta, timezone
+
+    from storefront.adapters.localstripe_server import decline_card
+
+    with db.begin() as conn:
+        hold_id, card_id = conn.execute(sqlalchemy.text(
+            "SELECT p.id, p.card_id FROM payment_authorization p JOIN shop_order o ON o.id = p.order_id "
+            "WHERE o.reference = :ref AND p.status = 'held'"), {"ref": reference}).one()
+        conn.execute(sqlalchemy.text("UPDATE payment_authorization SET capture_before = :at WHERE id = :id"),
+                     {"at": datetime.now(timezone.utc) + timedelta(hours=23), "id": hold_id})
+    decline_card(f"http://127.0.0.1:{shop_env['STOREFRONT_LOCALSTRIPE_PORT']}", card_id, "do_not_honor")
+    for _ in range(2):  # the renewal, then the outbox sends its email (whatever the jobs' order)
+        subprocess.run([sys.executable, "-m", "storefront", "jobs", "run"], env=shop_env, check=True,
+                       capture_output=True)
+
+
+def holds_of(db, reference: str) -> list[tuple[str, int, str]]:
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(sqlalchemy.text(
+            "SELECT p.status, p.amount_minor, p.last4 FROM payment_authorization p JOIN shop_order o "
+            "ON o.id = p.order_id WHERE o.reference = :ref AND p.intent_id IS NOT NULL ORDER BY p.id"),
+            {"ref": reference})]
+
+
+@pytest.mark.clause("PAY-5")
+def test_a_refused_hold_renewal_the_client_authorises_again_with_3d_secure_on_a_phone(browser, shop_url, db,
+                                                                                      shop_env, mail_dir):
+    reference = placed_order(browser, shop_url)
+    ctx, page = staff_page(browser, shop_url, "finance")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        page.click("#approve")
+        expect(page.locator("#order-status")).to_have_text("approved")
+    finally:
+        ctx.close()
+    refuse_next_renewal(db, shop_env, reference)
+    ctx, page = staff_page(browser, shop_url, "finance")
+    try:  # the admin home lists the order among the failed renewals
+        page.goto(shop_url + "/admin")
+        expect(page.locator("[data-queue=failed_renewals]")).to_contain_text(reference)
+    finally:
+        ctx.close()
+
+    message = mail_with(mail_dir, f"Your order {reference}: please authorise your card again")
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"https?://\S+reauthorize=\S+", body).group(0).rstrip(".")
+    ctx = shopper_context(browser, "phone")  # another device than the one that ordered: the link is enough
+    page = ctx.new_page()
+    try:
+        page.goto(link.replace(link.split("/order/")[0], shop_url))
+        expect(page.locator("#reauthorize-card")).to_be_visible()
+        total = holds_of(db, reference)[0][1]
+        fill_card(page, "4000002500003155")  # this card's bank asks for 3-D Secure on the spot
+        page.click("#reauthorize")
+        page.get_by_text("Complete authentication").click(timeout=20000)
+        expect(page.locator("#reauth-message")).to_contain_text("your card is authorised", timeout=30000)
+        expect(page.locator("#reauthorize-card")).to_have_count(0)
+        page.reload()  # nothing left to authorise
+        expect(page.locator("#reauth-message")).to_contain_text("nothing more to do")
+        expect(page.locator("#reauthorize-card")).to_have_count(0)
+    finally:
+        ctx.close()
+    held = holds_of(db, reference)
+    assert held[0][0] == "released" and held[-1] == ("held", total, "3155")
+    assert order_status(db, reference) == "approved"
+    ctx, page = staff_page(browser, shop_url, "finance")
+    try:
+        page.goto(shop_url + "/admin")
+        expect(page.locator("[data-queue=failed_renewals]")).not_to_contain_text(reference)
+    finally:
+        ctx.close()

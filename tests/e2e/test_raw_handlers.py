@@ -254,6 +254,14 @@ HANDLERS: dict[tuple[type, str], Cases] = {
     (OrderStatusState, "choose"): Cases(page="/order/VX-NOPE?t=forged&unavailable=forged", ok={"choice": "refund"},
                                         crafted=[({"choice": "refund"}, var(OrderStatusState, "choice_answer", "")),
                                                  ({"choice": PROBE_EMAIL}, answered)]),
+    (OrderStatusState, "reauthorize"): Cases(
+        page="/order/VX-NOPE?t=forged&reauthorize=forged", ok={"result": '{"token": "tok_visa"}'},
+        crafted=[({"result": '{"token": "tok_visa"}'}, var(OrderStatusState, "reauth_message", "")),
+                 ({"result": "{" * 5000}, var(OrderStatusState, "reauth", None)),
+                 ({"result": json.dumps({"error": PROBE_EMAIL})}, var(OrderStatusState, "reauth_message", ""))]),
+    (OrderStatusState, "reauthenticated"): Cases(page="/order/VX-NOPE?t=forged&reauthorize=forged",
+                                                 ok={"_result": '{"ok": true}'},
+                                                 crafted=[({"_result": "{}"}, var(OrderStatusState, "reauth", None))]),
     (OrderStatusState, "load"): Cases(page="/order/VX-NOPE?t=forged", crafted=[
         ({}, var(OrderStatusState, "not_found", True)),
     ]),
