@@ -166,13 +166,13 @@ class _Answer:
     code: str  # "held", a decline code, "authentication_required", or NO_ANSWER
 
 
-def _ask(gw: StripeGateway, old: _Old, key: str) -> _Answer:
+def _ask(gw: StripeGateway, old: _Old, key: str, purpose: str = "hold renewal") -> _Answer:
     if not old.customer_id or not old.card_id:
         return _Answer(None, "no_saved_card")
     try:
         auth = gw.authorize_off_session(customer_id=old.customer_id, payment_method_id=old.card_id,
                                         amount_minor=old.amount_minor, currency=old.currency, idempotency_key=key,
-                                        metadata={"order": old.reference, "purpose": "hold renewal",
+                                        metadata={"order": old.reference, "purpose": purpose,
                                                   "replaces": old.intent_id})
     except CardDeclined as exc:
         return _Answer(None, exc.decline_code or "card_declined")
@@ -181,7 +181,8 @@ def _ask(gw: StripeGateway, old: _Old, key: str) -> _Answer:
     return _Answer(auth, "held" if auth.status == "held" else (auth.decline_code or auth.status))
 
 
-def _record(uow: UnitOfWork, old: _Old, key: str, answer: _Answer, at: datetime, *, last: bool) -> None:
+def _record(uow: UnitOfWork, old: _Old, key: str, answer: _Answer, at: datetime, *, last: bool,
+            reason: str = REASON) -> None:
     """Write the attempt's outcome; when it is the last attempt and failed, list the order and email the client."""
     with uow:
         s = uow.session
@@ -201,7 +202,7 @@ def _record(uow: UnitOfWork, old: _Old, key: str, answer: _Answer, at: datetime,
             row.capture_before = auth.capture_before or at + timedelta(days=policy().hold_lifetime_days)
             s.add(order_events.payment_reauthorized(old.order_id, at, intent_id=auth.intent_id,
                                                     amount_minor=old.amount_minor, currency=old.currency,
-                                                    reason=REASON))
+                                                    reason=reason))
             uow.commit()
             return
         row.status = (PaymentStatus.REQUIRES_ACTION if auth is not None and auth.status == "requires_action"
@@ -315,3 +316,46 @@ def after_intent_change(uow: UnitOfWork, intent_id: str, *, at: datetime | None 
         if old.amount_minor <= 0 or _stage(s, old, at) is None:
             return False
     return _renew(uow, old, at, gw or gateway())
+
+
+SMALLER = "units_cancelled"
+
+
+def smaller_key(old_intent: str) -> str:
+    return f"{old_intent}:smaller"
+
+
+def replace_with_smaller(uow: UnitOfWork, order_id: int, *, at: datetime | None = None,
+                         gw: StripeGateway | None = None) -> bool:
+    """After units were cancelled (GTC-3.2), a live hold larger than what is still to be charged is replaced
+    by a hold for that amount, then released: a hold cannot be partly released, and the client should not
+    keep a piece that will never ship blocked on the card. True when the smaller hold replaced the old one.
+
+    The new hold comes first, as for a renewal. If the bank refuses it, or does not answer, the old hold
+    stays: it still covers everything left, the later captures take only what ships, and the rest is
+    released at the last one (a hold the silent provider did place lapses unused).
+    """
+    at = _now(at)
+    with uow.reading() as s:
+        order = s.get(Order, order_id)
+        if order is None or order.status not in HOLD_NEEDED:
+            return False
+        needed = holds.still_to_hold(s, order)
+        live = [h for h in live_holds(s, order.id, at) if h.intent_id]
+        if needed <= 0 or not live or any(h.amount_minor - h.captured_minor == needed for h in live):
+            return False
+        hold = max(live, key=lambda h: h.amount_minor - h.captured_minor)
+        if hold.amount_minor - hold.captured_minor < needed:
+            return False  # too small already: the renewal and the client's new authorisation deal with that
+        old = _Old(hold.id, hold.intent_id, order.id, order.reference, order.payment_customer_id, hold.card_id,
+                   hold.brand, hold.last4, needed, hold.currency)
+    gw = gw or gateway()
+    key = smaller_key(old.intent_id)
+    if not _claim(uow, old, key, at):
+        return False
+    answer = _ask(gw, old, key, purpose="smaller hold after cancelled units")
+    _record(uow, old, key, answer, at, last=False, reason=SMALLER)
+    if answer.code != "held":
+        return False
+    holds.release(uow, old.order_id, old.authorization_id, old.intent_id, at, gw, reason=SMALLER)
+    return True

@@ -17,9 +17,11 @@ Cancelling the units ("refund" or "dropped")
     NOT returned, the piece is not there. Money: a unit is charged only when it ships (PAY-5,
     `shipping_admin`), and these units never shipped, so nothing was captured for them and no provider refund
     is made (`refunds.refund(lines=...)` refunds shipped units only; calling it here would refund a delivered
-    piece of the same line). The card was only held for them. A hold cannot be partly released (Stripe): the
-    hold stays as it is for the other lines, and each later shipment captures only what it ships (its amounts
-    leave cancelled units out), the rest of the hold being released at the last capture. When nothing remains
+    piece of the same line). The card was only held for them. A hold cannot be partly released (Stripe), so
+    after the commit a smaller hold for what remains is placed off-session and the old one then released
+    (`hold_renewal.replace_with_smaller`); if the bank refuses, the old hold stays, each later shipment
+    captures only what it ships (its amounts leave cancelled units out), and the rest of the hold is
+    released at the last capture. When nothing remains
     to ship, the order ends (domain/order_status.py): `approved` -> `cancelled`, `partially_shipped` ->
     `shipped`, and every hold still held is released after the commit (`<intent>:release`).
 
@@ -47,7 +49,7 @@ from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import allowed
 from storefront.rules import load
-from storefront.services import audit, holds, links, order_events, outbox
+from storefront.services import audit, hold_renewal, holds, links, order_events, outbox
 from storefront.services.documents import order_document
 from storefront.services.holds import with_vat
 from storefront.services.order_admin import ActionRefused
@@ -313,10 +315,11 @@ def _cancel_units(uow: UnitOfWork, record_id: int, why: UnavailableStatus, actor
                      ip=ip, at=at, detail=actor)
         order_id = order.id
         uow.commit()
-    if releases:
-        gw = gw or gateway()
-        for authorization_id, intent_id in releases:
-            holds.release(uow, order_id, authorization_id, intent_id, at, gw, reason="item_unavailable")
+    gw = gw or gateway()
+    for authorization_id, intent_id in releases:
+        holds.release(uow, order_id, authorization_id, intent_id, at, gw, reason="item_unavailable")
+    if not releases:  # units remain: the card stays held for them only
+        hold_renewal.replace_with_smaller(uow, order_id, at=at, gw=gw)
     return True
 
 

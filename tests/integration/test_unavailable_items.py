@@ -13,7 +13,7 @@ from storefront.adapters.tables import RefundRecord, UnavailableItem
 from storefront.domain.errors import ErrorCode
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
-from storefront.services import links, unavailable_items
+from storefront.services import hold_renewal, holds, links, unavailable_items
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
 from tests.integration.shop_fixtures import events_of, order_row, outbox_of, payments_of, stock_of
@@ -114,11 +114,59 @@ def test_refund_before_any_capture_cancels_the_line_keeps_stock_and_moves_no_mon
     assert (line_a.quantity_cancelled, line_a.quantity_shipped) == (1, 0)
     assert stock_of(a) == stock_a  # the piece is not there: nothing goes back to stock
     assert refund_rows(reference) == []  # only held, never charged: no provider refund
-    [hold] = payments_of(reference)
-    assert hold.status == PaymentStatus.HELD.value  # kept for the other pieces
-    assert stripe_test_client.v1.payment_intents.retrieve(hold.intent_id).status == "requires_capture"
-    assert order_row(reference).status == OrderStatus.APPROVED.value
+    old, smaller = payments_of(reference)  # a hold cannot be partly released: a smaller one, then the old one goes
+    order = order_row(reference)
+    rest = sum(line.unit_price_minor * (line.quantity - line.quantity_cancelled) for line in lines_of(reference))
+    assert smaller.amount_minor == holds.with_vat(order, rest + order.shipping_minor) < old.amount_minor
+    assert (old.status, smaller.status) == (PaymentStatus.RELEASED.value, PaymentStatus.HELD.value)
+    assert stripe_test_client.v1.payment_intents.retrieve(old.intent_id).status == "canceled"
+    intent = stripe_test_client.v1.payment_intents.retrieve(smaller.intent_id)
+    assert (intent.status, intent.amount) == ("requires_capture", smaller.amount_minor)
+    assert order.status == OrderStatus.APPROVED.value
     assert "item_unavailable_cancelled" in [m.kind for m in outbox_of(reference)]
+
+
+@pytest.mark.clause("GTC-3.2")
+@pytest.mark.clause("PAY-5")
+def test_after_the_smaller_hold_the_remaining_piece_ships_and_is_charged_exactly_that_hold(
+        approved_order, make_product, stripe_gateway, stripe_test_client):
+    a, b = make_product(stock=5), make_product(stock=5)
+    reference = approved_order({a: 1, b: 1})
+    mark(reference, a, 1)
+    token = token_in([m for m in outbox_of(reference) if m.kind == "item_unavailable"][0].text_body)
+    unavailable_items.choose(UnitOfWork(), reference, token, "refund", gw=stripe_gateway)
+    smaller = payments_of(reference)[-1]
+
+    ship(reference, {b: 1}, stripe_gateway)
+
+    captured = payments_of(reference)[-1]
+    assert (captured.id, captured.status, captured.captured_minor) == (smaller.id, PaymentStatus.CAPTURED.value,
+                                                                       smaller.amount_minor)
+    assert stripe_test_client.v1.payment_intents.retrieve(smaller.intent_id).amount_received == smaller.amount_minor
+    assert order_row(reference).status == OrderStatus.SHIPPED.value
+
+
+@pytest.mark.clause("GTC-3.2")
+@pytest.mark.clause("PAY-5")
+def test_when_the_bank_refuses_the_smaller_hold_the_old_one_stays_and_covers_the_rest(
+        approved_order, make_product, stripe_gateway, localstripe):
+    a, b = make_product(stock=5), make_product(stock=5)
+    reference = approved_order({a: 1, b: 1})
+    [old] = payments_of(reference)
+    localstripe.decline_card(old.card_id, "insufficient_funds")  # the old hold uses the headroom up
+    mark(reference, a, 1)
+    token = token_in([m for m in outbox_of(reference) if m.kind == "item_unavailable"][0].text_body)
+
+    unavailable_items.choose(UnitOfWork(), reference, token, "refund", gw=stripe_gateway)
+
+    kept, attempt = payments_of(reference)
+    assert (kept.id, kept.status) == (old.id, PaymentStatus.HELD.value)
+    assert (attempt.idempotency_key, attempt.status) == (hold_renewal.smaller_key(old.intent_id),
+                                                         PaymentStatus.DECLINED.value)
+    types = [e.type for e in events_of(reference)]
+    assert "payment_reauthorization_failed" not in types  # nothing for the client to do: the old hold covers
+    assert "payment_reauthorization_needed" not in [m.kind for m in outbox_of(reference)]
+    assert not hold_renewal.replace_with_smaller(UnitOfWork(), order_row(reference).id, gw=stripe_gateway)
 
 
 @pytest.mark.clause("GTC-3.2")
