@@ -75,6 +75,10 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("STRIPE_WEBHOOK_SECRET", "STOREFRONT_STRIPE_WEBHOOK_SECRET")
     )
     localstripe_port: int = 8420
+    # Stripe account capabilities, off unless the account has them (rules/payments.toml
+    # [provider_capabilities]): one hold captured per shipment; holds of up to 30 days.
+    stripe_multicapture: bool = False
+    stripe_extended_authorization: bool = False
 
     # Mail: without an SMTP host, mail is captured locally (var/mail/ and a loopback SMTP server).
     smtp_host: str = ""

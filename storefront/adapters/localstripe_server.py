@@ -45,7 +45,7 @@ from storefront.adapters.sandbox import JS_PATH, LOOPBACK, url as sandbox_url
 _SANDBOX_MARKER = b"LOCALSTRIPE_BASE_API"
 # Bumped whenever `_adapt_localstripe` changes what the sandbox does, so a sandbox left running by an
 # older start is not silently reused (it would refuse setup_future_usage, for one).
-ADAPTATIONS = 1
+ADAPTATIONS = 2
 ADAPTATIONS_PATH = "/_config/adaptations"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -309,6 +309,26 @@ def hold_window_seconds(brand: str, initiator: str) -> int:
     return int(round(float(row[f"{initiator}_days"]) * 86400))
 
 
+CARD_OPTIONS = {"request_extended_authorization": ("if_available", "never"),
+                "request_multicapture": ("if_available", "never")}
+
+
+def _card_options(options: Any) -> dict[str, str]:
+    """payment_method_options[card] as Stripe validates it, for the two capabilities the shop may ask for."""
+    from localstripe.errors import UserError
+
+    if options in (None, ""):
+        return {}
+    card = options.get("card") if isinstance(options, dict) else None
+    if not isinstance(options, dict) or set(options) - {"card"} or not isinstance(card, dict):
+        raise UserError(400, "Invalid payment_method_options", {"param": "payment_method_options"})
+    for key, value in card.items():
+        if value not in CARD_OPTIONS.get(key, ()):
+            raise UserError(400, f"Invalid payment_method_options[card][{key}]",
+                            {"param": f"payment_method_options[card][{key}]"})
+    return dict(card)
+
+
 def _adapt_localstripe() -> None:
     """Make localstripe 1.15 behave as Stripe does where the back office relies on it.
 
@@ -333,13 +353,15 @@ def _adapt_localstripe() -> None:
     #    off_session=true is remembered on the intent (localstripe validates it, then forgets it).
     init = PaymentIntent.__init__
 
-    def pi_init(self, *args, setup_future_usage=None, _off_session=False, **kwargs):
+    def pi_init(self, *args, setup_future_usage=None, _off_session=False, payment_method_options=None, **kwargs):
         if setup_future_usage not in (None, "", *SETUP_FUTURE_USAGES):
             raise UserError(400, "Invalid setup_future_usage", {"param": "setup_future_usage"})
+        card_options = _card_options(payment_method_options)
         init(self, *args, **kwargs)
         self.setup_future_usage = setup_future_usage or None
         self.cancellation_reason = None
         self._off_session = bool(_off_session)
+        self._card_options = card_options
 
     PaymentIntent.__init__ = pi_init
 
@@ -405,7 +427,17 @@ def _adapt_localstripe() -> None:
                 initiator = "merchant" if getattr(self, "_off_session", False) else "customer"
                 details: dict[str, Any] = {"brand": canonical_brand(brand or "visa"), "last4": last4}
                 if self.capture_method == "manual" and charge.status == "succeeded":
-                    details["capture_before"] = charge.created + hold_window_seconds(details["brand"], initiator)
+                    asked = getattr(self, "_card_options", {})
+                    capabilities = load_rules("payments")["provider_capabilities"]
+                    extended = asked.get("request_extended_authorization") == "if_available" \
+                        and details["brand"] in capabilities["extended_authorization_brands"]
+                    details["capture_before"] = charge.created + (
+                        int(capabilities["extended_authorization_days"]) * 86400 if extended
+                        else hold_window_seconds(details["brand"], initiator))
+                    details["extended_authorization"] = {"status": "enabled" if extended else "disabled"}
+                    multi = asked.get("request_multicapture") == "if_available" \
+                        and details["brand"] in capabilities["multicapture_brands"]
+                    details["multicapture"] = {"status": "available" if multi else "unavailable"}
                 charge.payment_method_details = {"type": "card", "card": details}
         if self.latest_charge is not None and self.latest_charge.status == "succeeded" and \
                 getattr(self, "setup_future_usage", None):  # intents from an older state file lack it
@@ -447,19 +479,26 @@ def _adapt_localstripe() -> None:
     #    counts in `amount_refunded` (localstripe booked it as a Refund object, which Stripe does not
     #    create); the intent says `amount_received` and `amount_capturable`. A PaymentIntent is
     #    captured once; capturing anything but a held intent is 400 payment_intent_unexpected_state.
-    def charge_capture(self, amount, on_success=None):
-        amount = self.amount if amount is None else r.try_convert_to_int(amount)
+    #    Multicapture (Stripe's request_multicapture, where the account and network offer it): a capture
+    #    with final_capture=false charges part of the hold and leaves the intent requires_capture for the
+    #    next; the final capture (the default) charges its amount and releases what is left.
+    def charge_capture(self, amount, on_success=None, final=True):
+        before = getattr(self, "_captured_so_far", 0)
+        amount = self.amount - before if amount is None else r.try_convert_to_int(amount)
         if not (type(amount) is int and amount > 0):
             raise UserError(400, "Invalid amount_to_capture", {"param": "amount_to_capture"})
-        if amount > self.amount:
-            raise UserError(400, f"amount_to_capture ({amount}) is greater than the amount held ({self.amount})",
-                            {"code": "amount_too_large", "param": "amount_to_capture"})
+        if amount > self.amount - before:
+            raise UserError(400, f"amount_to_capture ({amount}) is greater than the amount capturable "
+                                 f"({self.amount - before})", {"code": "amount_too_large", "param": "amount_to_capture"})
         if self.captured is not False or self.status != "succeeded":
             raise UserError(400, "This charge cannot be captured.", {"code": "charge_already_captured"})
+        if not final:
+            self._captured_so_far = before + amount
+            return
 
         def captured():
             self.captured = True
-            self._amount_captured = amount
+            self._amount_captured = before + amount
             if on_success:
                 on_success()
 
@@ -469,13 +508,13 @@ def _adapt_localstripe() -> None:
 
     def amount_captured(self):
         if not self.captured:
-            return 0
+            return getattr(self, "_captured_so_far", 0)
         return getattr(self, "_amount_captured", self.amount)  # state files from before this adaptation
 
     def released(self):
         if self.captured:
             return self.amount - amount_captured(self)
-        return self.amount if getattr(self, "_released", False) else 0
+        return self.amount - amount_captured(self) if getattr(self, "_released", False) else 0
 
     Charge.amount_captured = property(amount_captured)
     Charge.amount_refunded = property(lambda self: released(self) + sum(x.amount for x in self.refunds._list))
@@ -485,16 +524,24 @@ def _adapt_localstripe() -> None:
         return charge.amount_captured if charge is not None and charge.status == "succeeded" else 0
 
     PaymentIntent.amount_received = property(amount_received)
-    PaymentIntent.amount_capturable = property(lambda self: self.amount if self.status == "requires_capture" else 0)
+    PaymentIntent.amount_capturable = property(
+        lambda self: self.amount - amount_received(self) if self.status == "requires_capture" else 0)
 
-    def pi_capture(cls, id, amount_to_capture=None, **kwargs):
+    def pi_capture(cls, id, amount_to_capture=None, final_capture=None, **kwargs):
         if kwargs:
             raise UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
         obj = cls._api_retrieve(id)
         if obj.status != "requires_capture":
             raise UserError(400, f"This PaymentIntent could not be captured because it has a status of {obj.status}.",
                             {"code": "payment_intent_unexpected_state"})
-        obj.latest_charge._capture(amount=amount_to_capture, on_success=obj._on_success)
+        final = r.try_convert_to_bool(final_capture) if final_capture is not None else True
+        if final not in (True, False):
+            raise UserError(400, "Invalid final_capture", {"param": "final_capture"})
+        multicapture = (obj.latest_charge.payment_method_details or {}).get("card", {}).get("multicapture", {})
+        if not final and multicapture.get("status") != "available":
+            raise UserError(400, "Multicapture is not available for this PaymentIntent.",
+                            {"code": "payment_intent_multicapture_not_available", "param": "final_capture"})
+        obj.latest_charge._capture(amount=amount_to_capture, on_success=obj._on_success, final=final)
         return obj
 
     PaymentIntent._api_capture = classmethod(pi_capture)
@@ -538,7 +585,7 @@ def _adapt_localstripe() -> None:
         elif isinstance(charge, str):
             charge_obj = Charge._api_retrieve(charge)
         if charge_obj is not None and charge_obj.status == "succeeded":
-            if not charge_obj.captured:
+            if charge_obj.amount_captured == 0:
                 raise UserError(400, "This charge has not been captured; cancel the payment intent to release it.",
                                 {"code": "charge_not_captured"})
             left = charge_obj.amount_captured - sum(x.amount for x in charge_obj.refunds._list)

@@ -91,6 +91,7 @@ class Authorization:
     decline_message: str | None = None
     captured_minor: int = 0  # charged to the card, in the currency of `amount`
     refunded_minor: int = 0  # given back of what was charged
+    multicapture: bool = False  # the hold may be captured once per shipment (final_capture=false)
 
     @property
     def held(self) -> bool:
@@ -99,8 +100,9 @@ class Authorization:
 
 @dataclass(frozen=True)
 class Capture:
-    """What a capture charged. A PaymentIntent is captured once: the rest of the hold is released then
-    (`released_minor`; Stripe counts it in the charge's `amount_refunded`, yet nothing was charged for it)."""
+    """What a capture left charged. A PaymentIntent is captured once, unless it has multicapture: the rest of
+    the hold is released then (`released_minor`; Stripe counts it in the charge's `amount_refunded`, yet
+    nothing was charged for it). `amount_minor` is everything captured on the intent so far."""
 
     intent_id: str
     amount_minor: int
@@ -193,10 +195,13 @@ class StripeGateway:
         api_base: str | None = None,
         sandbox: bool = False,
         max_network_retries: int | None = None,
+        multicapture: bool = False,
+        extended_authorization: bool = False,
     ) -> None:
         if not secret_key:
             raise ValueError("a Stripe secret key is required (use from_settings for the sandbox)")
         self.sandbox = sandbox
+        self.multicapture, self.extended_authorization = multicapture, extended_authorization
         self._webhook_secret = webhook_secret
         if max_network_retries is not None:
             retries = max_network_retries
@@ -212,14 +217,26 @@ class StripeGateway:
     @classmethod
     def from_settings(cls, settings: Any) -> StripeGateway:
         """Real Stripe when a secret key is configured, else the loopback sandbox (which must be running)."""
+        capabilities = {"multicapture": settings.stripe_multicapture,
+                        "extended_authorization": settings.stripe_extended_authorization}
         if settings.uses_local_stripe:
             return cls(
                 localstripe.SECRET_KEY,
                 settings.stripe_webhook_secret,
                 api_base=localstripe.url(settings.localstripe_port),
                 sandbox=True,
+                **capabilities,
             )
-        return cls(settings.stripe_secret_key, settings.stripe_webhook_secret)
+        return cls(settings.stripe_secret_key, settings.stripe_webhook_secret, **capabilities)
+
+    def _card_options(self) -> dict[str, Any]:
+        """Ask for the account's optional capabilities; the charge says whether this card got them."""
+        card = {}
+        if self.extended_authorization:
+            card["request_extended_authorization"] = "if_available"
+        if self.multicapture:
+            card["request_multicapture"] = "if_available"
+        return {"payment_method_options": {"card": card}} if card else {}
 
     # -- cards ---------------------------------------------------------------------------------
 
@@ -290,6 +307,7 @@ class StripeGateway:
             "setup_future_usage": "off_session",
             "metadata": meta,
             "expand": ["latest_charge"],
+            **self._card_options(),
         }
         if description:
             if self.sandbox:
@@ -354,6 +372,7 @@ class StripeGateway:
             "off_session": True,
             "metadata": {str(k): str(v) for k, v in metadata.items()},
             "expand": ["latest_charge"],
+            **self._card_options(),
         }
         try:
             intent = self._client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
@@ -375,24 +394,25 @@ class StripeGateway:
             raise CardDeclined(auth.decline_message or "The card was declined.", auth.decline_code)
         return auth
 
-    def capture(self, intent_id: str, *, amount_minor: int, idempotency_key: str) -> Capture:
+    def capture(self, intent_id: str, *, amount_minor: int, idempotency_key: str, final: bool = True) -> Capture:
         """Charge `amount_minor` of the hold (what shipped) and release the rest: Stripe captures an intent once.
 
-        Capturing again what was already captured (another key, same amount) returns that capture;
-        anything else on an intent that is not held raises PaymentGatewayError with Stripe's code
+        `final=False` (only on a hold with `multicapture`) charges the amount and keeps the rest held for
+        later shipments. Capturing again what was already captured (another key, same amount) returns that
+        capture; anything else on an intent that is not held raises PaymentGatewayError with Stripe's code
         (payment_intent_unexpected_state; amount_too_large above the hold).
         """
         if amount_minor <= 0:
             raise ValueError("a capture needs a positive amount; cancel the hold to charge nothing")
+        params: dict[str, Any] = {"amount_to_capture": amount_minor, "expand": ["latest_charge"]}
+        if not final:
+            params["final_capture"] = False
         try:
             intent = self._client.v1.payment_intents.capture(
-                intent_id,
-                params={"amount_to_capture": amount_minor, "expand": ["latest_charge"]},
-                options={"idempotency_key": idempotency_key},
-            )
+                intent_id, params=params, options={"idempotency_key": idempotency_key})
         except stripe.InvalidRequestError as exc:
             intent = self._intent(intent_id)
-            if intent.status != "succeeded" or self._captured_minor(intent) != amount_minor:
+            if not final or intent.status != "succeeded" or self._captured_minor(intent) != amount_minor:
                 raise _translate(exc) from exc
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
@@ -487,6 +507,8 @@ class StripeGateway:
             decline_message=_field(error, "message") if mapped == "declined" else None,
             captured_minor=self._captured_minor(intent),
             refunded_minor=self._refunded_minor(intent),
+            multicapture=_field(intent, "latest_charge", "payment_method_details", "card", "multicapture",
+                                "status") == "available",
         )
 
     def _captured_minor(self, intent: Any) -> int:

@@ -15,6 +15,9 @@ remain after a shipment, a new hold for the remainder is placed off-session on t
 the old hold is captured; if that new hold is refused (declined, or the issuer wants the client), the
 parcel still goes and is charged, the order lands in the "failed hold renewals" queue and the client is
 asked by email to authorise the rest. No parcel leaves without a live hold covering its amount.
+With multicapture (STOREFRONT_STRIPE_MULTICAPTURE, off by default, and only for a hold whose charge says
+it is available) the shipment is captured with final_capture=false from the same hold, which stays held
+for the rest: no new hold, and the last shipment's capture releases what is left.
 
 Order of effects, and why a double click charges once
     1. Read and validate (status, lines, quantities, carrier, tracking, handover time, covering hold);
@@ -94,6 +97,7 @@ class _Plan:
     capture_from: int  # PaymentAuthorization id of the covering hold
     capture_intent: str
     hold_amount_minor: int
+    hold_captured_minor: int  # captured from the covering hold by earlier shipments (multicapture only)
     customer_id: str | None
     card_id: str | None
     brand: str
@@ -174,7 +178,8 @@ def _plan(s: Session, reference: str, lines: dict[str, int], carrier: str, track
     return _Plan(order.id, order.reference, order.status, order.currency, count + 1,
                  {line.id: line.quantity_shipped for line in order_lines}, shipping,
                  {ref: n for ref, n in lines.items()}, amount, remainder, hold.id, hold.intent_id,
-                 hold.amount_minor, order.payment_customer_id, hold.card_id, hold.brand, hold.last4, remainder == 0
+                 hold.amount_minor, hold.captured_minor, order.payment_customer_id, hold.card_id, hold.brand,
+                 hold.last4, remainder == 0
                  and all(line.quantity - line.quantity_shipped - line.quantity_cancelled == shipping.get(line.id, 0)
                          for line in order_lines))
 
@@ -246,23 +251,43 @@ def ship(uow: UnitOfWork, reference: str, *, lines: dict[str, int], carrier: str
     with uow.reading() as s:
         plan = _plan(s, reference, lines, chosen.name, tracking_number, at)
     gw = gw or gateway()
-    renewal = _renew(uow, plan, at, gw) if plan.remainder_minor > 0 else None
+    keep = _keeps_covering(plan, gw)
+    renewal = _renew(uow, plan, at, gw) if plan.remainder_minor > 0 and not keep else None
+    key = f"{plan.capture_intent}:capture" if not keep and plan.hold_captured_minor == 0 \
+        else f"{plan.capture_intent}:capture:{plan.number}"
     try:
-        capture = gw.capture(plan.capture_intent, amount_minor=plan.amount_minor,
-                             idempotency_key=f"{plan.capture_intent}:capture")
+        capture = gw.capture(plan.capture_intent, amount_minor=plan.amount_minor, idempotency_key=key,
+                             final=not keep)
     except PaymentGatewayError as exc:
         raise ActionRefused(ErrorCode.CAPTURE_FAILED, detail=exc.code or exc.message) from exc
     try:
         return _record(uow, plan, chosen, tracking_number, handed_over_at, staff, ip, at, capture.amount_minor,
-                       renewal)
+                       renewal, keep_held=keep)
     except IntegrityError as exc:
         raise ActionRefused(ErrorCode.ORDER_CHANGED) from exc
 
 
+def _keeps_covering(plan: _Plan, gw: StripeGateway) -> bool:
+    """With multicapture (a setting, and the provider's word for this hold), a shipment is captured from the
+    hold without closing it, when what stays held covers the rest: no new hold is needed."""
+    if plan.remainder_minor <= 0 or not gw.multicapture:
+        return False
+    if plan.hold_amount_minor - plan.hold_captured_minor - plan.amount_minor < plan.remainder_minor:
+        return False
+    try:
+        return gw.retrieve(plan.capture_intent).multicapture
+    except PaymentGatewayError as exc:
+        raise ActionRefused(ErrorCode.PAYMENT_SERVICE_DOWN) from exc
+
+
 def _record(uow: UnitOfWork, plan: _Plan, chosen: carrier_rules.Carrier, tracking_number: str,
-            handed_over_at: datetime, staff: StaffIdentity, ip: str, at: datetime, captured_minor: int,
-            renewal: _Renewal | None) -> int:
-    """Step 4: everything in one transaction, each write conditional on what step 1 read."""
+            handed_over_at: datetime, staff: StaffIdentity, ip: str, at: datetime, hold_captured_minor: int,
+            renewal: _Renewal | None, *, keep_held: bool = False) -> int:
+    """Step 4: everything in one transaction, each write conditional on what step 1 read.
+
+    `hold_captured_minor` is all the provider captured from the hold so far; this shipment charged that
+    less what earlier shipments captured from it (non-zero only with multicapture)."""
+    captured_minor = hold_captured_minor - plan.hold_captured_minor
     actor = f"staff:{staff.staff_id}"
     to = OrderStatus.SHIPPED if plan.completes else OrderStatus.PARTIALLY_SHIPPED
     with uow:
@@ -277,10 +302,12 @@ def _record(uow: UnitOfWork, plan: _Plan, chosen: carrier_rules.Carrier, trackin
                            .values(quantity_shipped=OrderLine.quantity_shipped + quantity)).rowcount
             if moved != 1:
                 raise ActionRefused(ErrorCode.ORDER_CHANGED)
-        hold_to = PaymentStatus.CAPTURED if captured_minor == plan.hold_amount_minor else PaymentStatus.PARTIALLY_CAPTURED
-        moved = s.exec(update(PaymentAuthorization).where(PaymentAuthorization.id == plan.capture_from,
-                                                          PaymentAuthorization.status == PaymentStatus.HELD)
-                       .values(status=hold_to.value, captured_minor=captured_minor, updated_at=at)).rowcount
+        hold_to = PaymentStatus.HELD if keep_held else PaymentStatus.CAPTURED \
+            if hold_captured_minor == plan.hold_amount_minor else PaymentStatus.PARTIALLY_CAPTURED
+        moved = s.exec(update(PaymentAuthorization).where(
+            PaymentAuthorization.id == plan.capture_from, PaymentAuthorization.status == PaymentStatus.HELD,
+            PaymentAuthorization.captured_minor == plan.hold_captured_minor)
+            .values(status=hold_to.value, captured_minor=hold_captured_minor, updated_at=at)).rowcount
         if moved != 1:
             raise ActionRefused(ErrorCode.ORDER_CHANGED)
         shipment = Shipment(order_id=plan.order_id, number=plan.number, carrier=chosen.name,

@@ -86,6 +86,9 @@ class Recording:
     def __init__(self, gw) -> None:
         self._gw, self.calls = gw, []
 
+    def __getattr__(self, name):
+        return getattr(self._gw, name)
+
     def authorize_off_session(self, **kw):
         self.calls.append(("hold", kw["amount_minor"]))
         return self._gw.authorize_off_session(**kw)
@@ -350,3 +353,60 @@ def test_any_split_into_shipments_captures_the_total_exactly(approved_order, mak
     with Session(get_engine()) as s:
         shipped = s.exec(select(ShipmentLine).join(Shipment).where(Shipment.order_id == order.id)).all()
     assert sum(line.quantity for line in shipped) == len(units)
+
+
+@pytest.fixture(scope="module")
+def multicapture_gateway(localstripe):
+    """The sandbox gateway of an account with multicapture (STOREFRONT_STRIPE_MULTICAPTURE=true)."""
+    from storefront.adapters import sandbox
+    from storefront.adapters.stripe_gateway import StripeGateway
+    from tests.integration.stripe_fixtures import SANDBOX_WEBHOOK_SECRET
+
+    return StripeGateway(sandbox.SECRET_KEY, SANDBOX_WEBHOOK_SECRET, api_base=localstripe.url, sandbox=True,
+                         multicapture=True)
+
+
+@pytest.mark.clause("PAY-5")
+def test_with_multicapture_one_hold_is_captured_per_shipment_and_no_new_hold_is_placed(
+        make_product, place, card_token, multicapture_gateway, stripe_test_client):
+    a, b = make_product(prices=ODD), make_product(prices=ODD)
+    placed = place({a: 1, b: 2}, buyer("CH"))
+    assert payment.authorize(UnitOfWork(), placed.reference, card_token("4242424242424242"), gw=multicapture_gateway,
+                             browser=None).status == "held"
+    order_admin.approve(UnitOfWork(), placed.reference, staff=staff_member(Role.FINANCE))
+    order = order_row(placed.reference)
+    gw = Recording(multicapture_gateway)
+
+    ship(placed.reference, {a: 1, b: 1}, gw, tracking="JD014600006281230711")
+    [hold] = payments_of(placed.reference)
+    first = shipments_of(placed.reference)[0].captured_minor
+    assert (hold.status, hold.captured_minor) == (PaymentStatus.HELD.value, first)  # still held for the rest
+    intent = stripe_test_client.v1.payment_intents.retrieve(hold.intent_id)
+    assert (intent.status, intent.amount_received, intent.amount_capturable) == (
+        "requires_capture", first, order.total_minor - first)
+
+    ship(placed.reference, {b: 1}, gw, tracking="JD014600006281230712")
+
+    assert [call[0] for call in gw.calls] == ["capture", "capture"]  # no off-session hold at all
+    [hold] = payments_of(placed.reference)
+    captures = [s.captured_minor for s in shipments_of(placed.reference)]
+    assert sum(captures) == order.total_minor == hold.captured_minor
+    assert hold.status == PaymentStatus.CAPTURED.value
+    intent = stripe_test_client.v1.payment_intents.retrieve(hold.intent_id)
+    assert (intent.status, intent.amount_received) == ("succeeded", order.total_minor)
+    assert order_row(placed.reference).status == OrderStatus.SHIPPED.value
+
+
+@pytest.mark.clause("PAY-5")
+def test_multicapture_is_off_by_default_and_a_hold_without_it_gets_a_new_hold_for_the_rest(approved_order, make_product,
+                                                                                           stripe_gateway):
+    from storefront.settings import Settings
+
+    assert not Settings().stripe_multicapture and not Settings().stripe_extended_authorization
+    a, b = make_product(), make_product()
+    reference = approved_order({a: 1, b: 1})
+    gw = Recording(stripe_gateway)
+
+    ship(reference, {a: 1}, gw)
+
+    assert [call[0] for call in gw.calls] == ["hold", "capture"]

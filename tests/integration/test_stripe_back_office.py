@@ -17,13 +17,14 @@ from http.server import ThreadingHTTPServer
 import pytest
 import stripe
 
-from storefront.adapters import localstripe_server
+from storefront.adapters import localstripe_server, sandbox
 from storefront.adapters.stripe_gateway import (
     Authorization,
     Capture,
     CardDeclined,
     PaymentGatewayError,
     Refund,
+    StripeGateway,
 )
 from storefront.domain.money import Money
 from tests.integration.stripe_fixtures import SANDBOX_WEBHOOK_SECRET
@@ -448,3 +449,60 @@ def test_a_sandbox_is_reused_only_when_it_runs_these_adaptations(localstripe):
     assert localstripe_server.is_adapted(localstripe.url)
     assert localstripe_server.ensure_running(localstripe.port).url == localstripe.url
     assert not localstripe_server.is_adapted("http://127.0.0.1:9")
+
+
+@pytest.fixture(scope="module")
+def capable_gateway(localstripe):
+    """An account with multicapture and extended authorization turned on in the shop's settings."""
+    return StripeGateway(sandbox.SECRET_KEY, "whsec_test", api_base=localstripe.url, sandbox=True,
+                         multicapture=True, extended_authorization=True)
+
+
+@pytest.mark.clause("PAY-5")
+def test_multicapture_captures_a_hold_several_times_and_the_final_capture_releases_the_rest(
+        capable_gateway, saved_card, stripe_test_client):
+    card = saved_card()
+    auth = _hold(capable_gateway, card, 1_000_000)
+    assert auth.multicapture
+
+    first = capable_gateway.capture(auth.intent_id, amount_minor=300_000, idempotency_key=f"{auth.intent_id}:c1",
+                                    final=False)
+    again = capable_gateway.capture(auth.intent_id, amount_minor=300_000, idempotency_key=f"{auth.intent_id}:c1",
+                                    final=False)  # a retry with its key captures once
+    assert first.amount_minor == again.amount_minor == 300_000
+    intent = stripe_test_client.v1.payment_intents.retrieve(auth.intent_id)
+    assert (intent.status, intent.amount_received, intent.amount_capturable) == ("requires_capture", 300_000, 700_000)
+    with pytest.raises(PaymentGatewayError) as above:
+        capable_gateway.capture(auth.intent_id, amount_minor=700_001, idempotency_key=f"{auth.intent_id}:c2",
+                                final=False)
+    assert above.value.code == "amount_too_large"
+
+    last = capable_gateway.capture(auth.intent_id, amount_minor=200_000, idempotency_key=f"{auth.intent_id}:c3")
+
+    assert (last.amount_minor, last.released_minor) == (500_000, 500_000)
+    charge = _charge(stripe_test_client, auth.intent_id)
+    assert (charge.amount_captured, charge.amount_refunded) == (500_000, 500_000)  # released, not refunded
+    assert capable_gateway.retrieve(auth.intent_id).refunded_minor == 0
+
+
+@pytest.mark.clause("PAY-5")
+def test_a_hold_without_multicapture_cannot_be_captured_twice(stripe_gateway, saved_card):
+    auth = _hold(stripe_gateway, saved_card())
+    assert not auth.multicapture
+
+    with pytest.raises(PaymentGatewayError) as refused:
+        stripe_gateway.capture(auth.intent_id, amount_minor=100, idempotency_key=f"{auth.intent_id}:c1", final=False)
+
+    assert refused.value.code == "payment_intent_multicapture_not_available"
+
+
+@pytest.mark.clause("PAY-5")
+def test_extended_authorization_gives_the_hold_thirty_days_when_asked(capable_gateway, saved_card):
+    before = datetime.now(UTC)
+    card = saved_card()
+    auth = _hold(capable_gateway, card)
+    assert _near(auth.capture_before, before + timedelta(days=30))
+    off = capable_gateway.authorize_off_session(customer_id=card.customer_id, payment_method_id=card.card_id,
+                                                amount_minor=5_000,
+                                                currency="CHF", idempotency_key=f"off-{time.time_ns()}", metadata={})
+    assert _near(off.capture_before, before + timedelta(days=30))
