@@ -95,6 +95,20 @@ def _configuration_refused() -> str | None:
     return None
 
 
+def _demo_staff_refused() -> str | None:
+    """Why a shop with a real payment provider must not start: demo staff accounts (public passwords)."""
+    from storefront.services.seed import demo_staff_allowed, demo_staff_present
+    from storefront.services.unit_of_work import UnitOfWork
+
+    if demo_staff_allowed():
+        return None
+    present = demo_staff_present(UnitOfWork())
+    if not present:
+        return None
+    return ("the demo staff accounts, whose passwords are public, are active in this database: "
+            + ", ".join(present) + ". Deactivate them (or use a database without them) before serving real clients.")
+
+
 def _secure_existing_files() -> None:
     """Owner-only modes on what an earlier run may have left readable: var/ (secret key, database,
     payment sandbox store), captured mails, the database and Reflex's saved states."""
@@ -111,6 +125,10 @@ def serve(args) -> None:
     refused = _configuration_refused()
     if refused:
         print(f"storefront: configuration error: {refused}", file=sys.stderr)
+        raise SystemExit(2)
+    refused = _demo_staff_refused()
+    if refused:
+        print(f"storefront: {refused}", file=sys.stderr)
         raise SystemExit(2)
     _secure_existing_files()
     sidecars = _sidecars(args.port)

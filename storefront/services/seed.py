@@ -16,6 +16,7 @@ from storefront.adapters.sanctions_csv import load_sample
 from storefront.services import staff
 from storefront.services.sanctions import entry_count, replace_list
 from storefront.services.unit_of_work import UnitOfWork
+from storefront.settings import get_settings
 
 SEED = resources.files("storefront") / "seed"
 TERMS = (("2026-01", "General Terms and Conditions of Sale", datetime(2026, 1, 1, tzinfo=timezone.utc)),)
@@ -86,13 +87,30 @@ def seed_all() -> dict[str, int]:
         uow.commit()
     if entry_count() == 0:
         counts["sanctions_sample"] = replace_list(load_sample())
-    counts["staff"] = seed_staff()
+    counts["staff"] = seed_staff() if demo_staff_allowed() else 0
     return counts
+
+
+def _demo_accounts() -> list[dict]:
+    return json.loads((SEED / "staff_demo.json").read_text(encoding="utf-8"))["accounts"]
+
+
+def demo_staff_allowed() -> bool:
+    """The demo accounts' passwords and TOTP secrets are public (README, seed file): they exist only in a shop
+    on the local payment sandbox, never in one configured with a real payment provider."""
+    return get_settings().uses_local_stripe
+
+
+def demo_staff_present(uow: UnitOfWork) -> list[str]:
+    """Active demo accounts in this database (what `serve` refuses to start with against a real provider)."""
+    emails = [row["email"] for row in _demo_accounts()]
+    with uow.reading() as s:
+        return sorted(s.exec(select(StaffUser.email).where(StaffUser.email.in_(emails), StaffUser.active)).all())
 
 
 def seed_staff() -> int:
     """One demo account per role (seed/staff_demo.json), TOTP roles already enrolled with the file's secret."""
-    accounts = json.loads((SEED / "staff_demo.json").read_text(encoding="utf-8"))["accounts"]
+    accounts = _demo_accounts()
     with UnitOfWork().reading() as s:
         existing = set(s.exec(select(StaffUser.email)).all())
     created = 0

@@ -348,3 +348,39 @@ def test_the_demo_accounts_sign_in_with_their_published_secrets():
             uow.session.exec(select(StaffUser).where(StaffUser.email == account["email"])).one().totp_last_step = None
             uow.commit()
         assert sign_in(account["email"], account["password"], otp=otp).token, account["role"]
+
+
+@pytest.fixture
+def real_provider(monkeypatch):
+    """The settings of a shop that takes real payments (Stripe keys configured)."""
+    from storefront.settings import get_settings
+
+    for name, value in {"STRIPE_SECRET_KEY": "sk_live_example", "STRIPE_PUBLISHABLE_KEY": "pk_live_example",
+                        "STRIPE_WEBHOOK_SECRET": "whsec_example"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_with_a_real_payment_provider_the_demo_staff_are_not_seeded_and_the_shop_refuses_to_serve_with_them(
+        real_provider, monkeypatch):
+    from storefront import __main__ as cli
+    from storefront.services import seed
+
+    def must_not_run() -> int:
+        raise AssertionError("demo staff seeded into a shop with a real payment provider")
+
+    monkeypatch.setattr(seed, "seed_staff", must_not_run)
+    assert seed.seed_all()["staff"] == 0
+    present = seed.demo_staff_present(UnitOfWork())  # the test database was seeded as a demo shop
+    assert "admin@vireux.example" in present
+    refused = cli._demo_staff_refused()
+    assert refused is not None and "admin@vireux.example" in refused and "demo-admin" not in refused
+
+
+def test_the_demo_shop_serves_with_its_demo_staff():
+    from storefront import __main__ as cli
+
+    assert cli._demo_staff_refused() is None
