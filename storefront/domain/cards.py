@@ -53,11 +53,15 @@ def accepted_brands_text() -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+def brand_message() -> str:
+    return f"We accept {accepted_brands_text()}. Please use one of these cards."
+
+
 def brand_refusal(brand: str) -> str | None:
     """None when the card may be used, else the message the client sees."""
     if canonical_brand(brand) in accepted_brand_keys():
         return None
-    return f"We accept {accepted_brands_text()}. Please use one of these cards."
+    return brand_message()
 
 
 def accepted_spellings() -> tuple[str, ...]:

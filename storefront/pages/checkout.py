@@ -6,7 +6,8 @@ from storefront.components.terms_text import terms_text
 from storefront.components.totals import totals_table
 from storefront.domain.cards import accepted_brands_text
 from storefront.services.payment import browser_config
-from storefront.state.checkout import STEPS, TERMS_LABEL, TOKENIZE_JS, CheckoutState
+from storefront.state.card_form import TOKENIZE_JS
+from storefront.state.checkout import STEPS, TERMS_LABEL, CheckoutState
 
 INPUT_STYLE = {"padding": "0.5rem", "borderRadius": "6px", "border": "1px solid var(--gray-7)", "width": "100%",
                "background": "var(--color-panel-solid)", "fontSize": "16px"}

@@ -5,7 +5,7 @@ from storefront.components.layout import page
 from storefront.components.totals import totals_table
 from storefront.domain.cards import accepted_brands_text
 from storefront.services.payment import browser_config
-from storefront.state.checkout import TOKENIZE_JS
+from storefront.state.card_form import TOKENIZE_JS
 from storefront.state.order_status import OrderStatusState
 
 

@@ -184,16 +184,10 @@ def authorize(uow: UnitOfWork, reference: str, token: str, *, browser: str | Non
         if claimed.retry:
             saved = SavedCard(order.payment_customer_id, claim.card_id, claim.brand, claim.last4, 0, 0)
         else:
-            card = gw.card_of_token(token)
-            refusal = brand_refusal(card.brand)
-            if refusal:
-                return _finish(uow, claim_id, None, at, brand=card.brand, last4=card.last4,
-                               refusal=(ErrorCode.CARD_BRAND_REFUSED, "brand_not_accepted"), message=refusal)
-            saved = gw.save_card(token, order.email, order.full_name, idempotency_key=f"{claim.idempotency_key}:card")
-            refusal = brand_refusal(saved.brand)  # checked again on what the provider stored
-            if refusal:
-                return _finish(uow, claim_id, None, at, brand=saved.brand, last4=saved.last4,
-                               refusal=(ErrorCode.CARD_BRAND_REFUSED, "brand_not_accepted"), message=refusal)
+            saved = save_accepted_card(gw, token, order.email, order.full_name, f"{claim.idempotency_key}:card")
+    except BrandRefused as refused:
+        return _finish(uow, claim_id, None, at, brand=refused.brand, last4=refused.last4,
+                       refusal=(ErrorCode.CARD_BRAND_REFUSED, "brand_not_accepted"), message=refused.message)
     except CardDeclined as exc:
         return _finish(uow, claim_id, None, at, refusal=(ErrorCode.ISSUER_DECLINED, exc.decline_code or "card_declined"))
     except PaymentGatewayError:
@@ -210,6 +204,28 @@ def authorize(uow: UnitOfWork, reference: str, token: str, *, browser: str | Non
         return PaymentOutcome("error", ErrorCode.PAYMENT_NO_ANSWER)
     return _finish(uow, claim_id, auth, at, customer_id=saved.customer_id, card_id=saved.card_id,
                    brand=saved.brand, last4=saved.last4, gw=gw)
+
+
+class BrandRefused(Exception):
+    """PAY-1: a card of a brand the shop does not accept."""
+
+    def __init__(self, brand: str, last4: str, message: str) -> None:
+        super().__init__(message)
+        self.brand, self.last4, self.message = brand, last4, message
+
+
+def save_accepted_card(gw: StripeGateway, token: str, email: str, name: str, idempotency_key: str) -> SavedCard:
+    """Save the card behind a browser token for later holds, only if its brand is accepted (PAY-1): checked
+    before anything is stored, and again on what the provider stored. Raises BrandRefused or CardDeclined."""
+    card = gw.card_of_token(token)
+    refusal = brand_refusal(card.brand)
+    if refusal:
+        raise BrandRefused(card.brand, card.last4, refusal)
+    saved = gw.save_card(token, email, name, idempotency_key=idempotency_key)
+    refusal = brand_refusal(saved.brand)
+    if refusal:
+        raise BrandRefused(saved.brand, saved.last4, refusal)
+    return saved
 
 
 def _await_retry(uow: UnitOfWork, claim_id: int, saved: SavedCard, at: datetime) -> None:

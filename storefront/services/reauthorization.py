@@ -27,14 +27,13 @@ from sqlmodel import Session, select
 
 from storefront.adapters.stripe_gateway import Authorization, CardDeclined, PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, PaymentAuthorization
-from storefront.domain.cards import brand_refusal
 from storefront.domain.errors import ErrorCode
 from storefront.domain.money import Money
 from storefront.domain.order_status import HOLD_NEEDED, PaymentStatus
 from storefront.domain.policy import policy
 from storefront.services import abuse_limits, hold_renewal, holds, links, order_events
 from storefront.services.order_admin import live_holds
-from storefront.services.payment import PaymentOutcome, gateway
+from storefront.services.payment import BrandRefused, PaymentOutcome, gateway, save_accepted_card
 from storefront.services.unit_of_work import UnitOfWork
 
 REASON = "client_reauthorization"
@@ -152,15 +151,13 @@ def authorize(uow: UnitOfWork, reference: str, link_token: str, card_token: str,
         claim = s.get(PaymentAuthorization, claimed.claim_id)
         order = s.get(Order, claim.order_id)
     try:
-        card = gw.card_of_token(card_token)
-        refusal = brand_refusal(card.brand)
-        if refusal:
-            return _finish(uow, claim.id, None, at, code=(ErrorCode.CARD_BRAND_REFUSED, "brand_not_accepted"),
-                           last4=card.last4, brand=card.brand, message=refusal)
-        saved = gw.save_card(card_token, order.email, order.full_name, idempotency_key=f"{claim.idempotency_key}:card")
+        saved = save_accepted_card(gw, card_token, order.email, order.full_name, f"{claim.idempotency_key}:card")
         auth = gw.authorize(Money(claim.amount_minor, claim.currency), saved.customer_id, saved.card_id,
                             idempotency_key=claim.idempotency_key, description=f"Order {order.reference}",
                             metadata={"order": order.reference, "purpose": "client reauthorization"})
+    except BrandRefused as refused:
+        return _finish(uow, claim.id, None, at, code=(ErrorCode.CARD_BRAND_REFUSED, "brand_not_accepted"),
+                       last4=refused.last4, brand=refused.brand, message=refused.message)
     except CardDeclined as exc:
         return _finish(uow, claim.id, None, at, code=(ErrorCode.ISSUER_DECLINED, exc.decline_code or "card_declined"))
     except PaymentGatewayError:

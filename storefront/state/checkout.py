@@ -10,13 +10,11 @@ Every step handler checks it is called at its own step; every amount is recomput
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 
 import reflex as rx
 
 from storefront.domain import order_info
-from storefront.domain.cards import accepted_brands_text, accepted_spellings
 from storefront.domain.errors import ErrorCode, Refusal, message
 from storefront.domain.markets import display_locale, page_language
 from storefront.services import browser as browser_id
@@ -28,6 +26,7 @@ from storefront.services.markets import deliverable, known_country
 from storefront.services.order_view import TotalsView, totals_view
 from storefront.services.terms import TermsView
 from storefront.services.unit_of_work import UnitOfWork
+from storefront.state.card_form import confirm_js, read_card_result
 from storefront.state.cart import CartState
 
 STEPS = ["Cart", "Information", "Details", "Terms", "Confirm", "Payment"]
@@ -373,19 +372,14 @@ class CheckoutState(CartState):
         """`result` comes from Stripe.js in the browser: a token id (never card data) or an error."""
         if self.busy or not self.order_reference or not self._at_step(PAY):
             return
-        try:
-            data = json.loads(result) if isinstance(result, str) and len(result) < 2000 else {}
-        except ValueError:
-            data = {}
-        data = data if isinstance(data, dict) else {}
-        if not isinstance(data.get("token"), str):
-            error = data.get("error")
-            self._pay_say(ErrorCode.CARD_INCOMPLETE, error[:300] if isinstance(error, str) else "")
+        card = read_card_result(result)
+        if card.token is None:
+            self._pay_say(ErrorCode.CARD_INCOMPLETE, card.error)
             return
         self.busy = True
         self._pay_say(None)
         yield
-        outcome = await asyncio.to_thread(payment.authorize, UnitOfWork(), self.order_reference, data["token"],
+        outcome = await asyncio.to_thread(payment.authorize, UnitOfWork(), self.order_reference, card.token,
                                           browser=self._browser(), ip=self._client_ip())
         self.busy = False
         yield self._after_payment(outcome)
@@ -416,7 +410,7 @@ class CheckoutState(CartState):
             return self._finish_purchase(self.order_reference)
         if outcome.status == "requires_action":
             self._pay_say(None)
-            return rx.call_script(f"window.vxCheckout.confirm({json.dumps(outcome.client_secret)})",
+            return rx.call_script(confirm_js(outcome.client_secret),
                                   callback=CheckoutState.authenticated)
         if outcome.status == "cancelled":
             found = checkout.browser_order(UnitOfWork(), self._browser(), self.order_reference)
@@ -439,7 +433,3 @@ class CheckoutState(CartState):
         self._pay_say(None)
         self._save()
 
-
-ACCEPTED_BRANDS_JS = json.dumps(list(accepted_spellings()))
-BRAND_MESSAGE_JS = json.dumps(f"We accept {accepted_brands_text()}. Please use one of these cards.")
-TOKENIZE_JS = f"window.vxCheckout.tokenize({ACCEPTED_BRANDS_JS}, {BRAND_MESSAGE_JS})"

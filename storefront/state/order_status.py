@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import reflex as rx
 
@@ -15,6 +14,7 @@ from storefront.services.payment import PaymentOutcome
 from storefront.services.reauthorization import Request
 from storefront.services.unavailable_items import Offer
 from storefront.services.unit_of_work import UnitOfWork
+from storefront.state.card_form import confirm_js, read_card_result
 from storefront.state.shop import ShopState
 
 
@@ -68,19 +68,14 @@ class OrderStatusState(ShopState):
         """`result` comes from Stripe.js in the browser: a token id (never card data) or an error."""
         if self.reauth_busy or self.reauth is None:
             return
-        try:
-            data = json.loads(result) if isinstance(result, str) and len(result) < 2000 else {}
-        except ValueError:
-            data = {}
-        data = data if isinstance(data, dict) else {}
-        if not isinstance(data.get("token"), str):
-            error = data.get("error")
-            self.reauth_message = error[:300] if isinstance(error, str) else message(ErrorCode.CARD_INCOMPLETE)
+        card = read_card_result(result)
+        if card.token is None:
+            self.reauth_message = card.error or message(ErrorCode.CARD_INCOMPLETE)
             return
         reference, token = self._reauth_link()
         self.reauth_busy, self.reauth_message = True, ""
         yield
-        outcome = await asyncio.to_thread(reauthorization.authorize, UnitOfWork(), reference, token, data["token"],
+        outcome = await asyncio.to_thread(reauthorization.authorize, UnitOfWork(), reference, token, card.token,
                                           ip=self._client_ip())
         self.reauth_busy = False
         yield self._after_reauth(outcome)
@@ -99,7 +94,7 @@ class OrderStatusState(ShopState):
 
     def _after_reauth(self, outcome: PaymentOutcome):
         if outcome.status == "requires_action":
-            return rx.call_script(f"window.vxCheckout.confirm({json.dumps(outcome.client_secret)})",
+            return rx.call_script(confirm_js(outcome.client_secret),
                                   callback=OrderStatusState.reauthenticated)
         if outcome.status == "held":
             self.reauth, self.reauth_ok = None, True

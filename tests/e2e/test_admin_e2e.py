@@ -54,6 +54,16 @@ def staff_page(browser, shop_url, role: str, viewport: str = "desktop"):
     return ctx, page
 
 
+def approved_by_finance(browser, shop_url, reference: str) -> None:
+    ctx, page = staff_page(browser, shop_url, "finance")
+    try:
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        page.click("#approve")
+        expect(page.locator("#order-status")).to_have_text("approved")
+    finally:
+        ctx.close()
+
+
 def audit_actions(db, reference: str) -> list[tuple[str, str, str]]:
     with db.connect() as conn:
         return [tuple(r) for r in conn.execute(sqlalchemy.text(
@@ -306,13 +316,7 @@ def test_an_order_ships_in_two_shipments_is_charged_for_each_and_a_line_is_refun
     finally:
         ctx.close()
 
-    ctx, page = staff_page(browser, shop_url, "finance")
-    try:
-        page.goto(shop_url + f"/admin/orders/{reference}")
-        page.click("#approve")
-        expect(page.locator("#order-status")).to_have_text("approved")
-    finally:
-        ctx.close()
+    approved_by_finance(browser, shop_url, reference)
 
     ctx, page = staff_page(browser, shop_url, "fulfilment")
     try:
@@ -427,13 +431,7 @@ def test_an_unavailable_piece_the_client_chooses_its_refund_through_the_emailed_
     from datetime import date, timedelta
 
     reference = placed_order(browser, shop_url)
-    ctx, page = staff_page(browser, shop_url, "finance")
-    try:
-        page.goto(shop_url + f"/admin/orders/{reference}")
-        page.click("#approve")
-        expect(page.locator("#order-status")).to_have_text("approved")
-    finally:
-        ctx.close()
+    approved_by_finance(browser, shop_url, reference)
     ctx, page = staff_page(browser, shop_url, "fulfilment")
     try:
         page.goto(shop_url + f"/admin/orders/{reference}")
@@ -496,13 +494,7 @@ def holds_of(db, reference: str) -> list[tuple[str, int, str]]:
 def test_a_refused_hold_renewal_the_client_authorises_again_with_3d_secure_on_a_phone(browser, shop_url, db,
                                                                                       shop_env, mail_dir):
     reference = placed_order(browser, shop_url)
-    ctx, page = staff_page(browser, shop_url, "finance")
-    try:
-        page.goto(shop_url + f"/admin/orders/{reference}")
-        page.click("#approve")
-        expect(page.locator("#order-status")).to_have_text("approved")
-    finally:
-        ctx.close()
+    approved_by_finance(browser, shop_url, reference)
     refuse_next_renewal(db, shop_env, reference)
     ctx, page = staff_page(browser, shop_url, "finance")
     try:  # the admin home lists the order among the failed renewals

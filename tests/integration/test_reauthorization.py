@@ -185,3 +185,18 @@ def test_after_the_client_authorised_the_job_does_not_renew_the_old_lapsed_hold(
     assert reference not in hold_renewal.renew_due(UnitOfWork(), at=datetime.now(timezone.utc) + timedelta(hours=1),
                                                    gw=stripe_gateway)
     assert len(payments_of(reference)) == rows
+
+
+@pytest.mark.clause("PAY-1")
+def test_a_card_of_a_refused_brand_is_not_saved_nor_held(refused_renewal, card_token, stripe_gateway):
+    from tests.integration.test_payment import _BrandGateway
+
+    reference, token = refused_renewal()
+    gw = _BrandGateway(stripe_gateway, "jcb")
+
+    outcome = reauthorization.authorize(UnitOfWork(), reference, token, card_token(), ip=new_ip(), gw=gw)
+
+    assert (outcome.status, outcome.code) == ("declined", ErrorCode.CARD_BRAND_REFUSED)
+    assert "We accept" in outcome.message
+    assert (gw.saved, gw.authorized) == (0, 0)
+    assert payments_of(reference)[-1].decline_code == "brand_not_accepted"
