@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, exists, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storefront.adapters.tables import (
@@ -272,8 +273,14 @@ def work_queues(uow: UnitOfWork, at: datetime | None = None) -> list[Queue]:
                         Order.ship_by < at.date())
     refunds_to_approve = Order.id.in_(select(RefundRecord.order_id).where(RefundRecord.status == RefundStatus.REQUESTED,
                                                                           RefundRecord.requested_by.is_not(None)))
+    # listed while the order's last renewal failed: a failure with no successful renewal after it (events are
+    # append-only, their ids in time order); the client authorising the card again takes it off the queue
+    renewed = aliased(OrderEvent)
     failed_renewals = and_(Order.status.in_(open_statuses), Order.id.in_(
-        select(OrderEvent.order_id).where(OrderEvent.type == EventType.PAYMENT_REAUTHORIZATION_FAILED)))
+        select(OrderEvent.order_id).where(
+            OrderEvent.type == EventType.PAYMENT_REAUTHORIZATION_FAILED,
+            ~exists().where(renewed.order_id == OrderEvent.order_id, renewed.type == EventType.PAYMENT_REAUTHORIZED,
+                            renewed.id > OrderEvent.id))))
     wanted = [
         ("awaiting_approval", "Awaiting approval", Order.status == OrderStatus.AWAITING_APPROVAL),
         ("compliance_review", "Compliance review", Order.status == OrderStatus.COMPLIANCE_REVIEW),

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import update
 
 from storefront.adapters.tables import Order
-
-from storefront.services import admin_orders
+from storefront.domain.order_status import OrderStatus
+from storefront.services import admin_orders, order_events
 from storefront.services.admin_orders import OrderFilters
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
@@ -74,3 +74,45 @@ def test_a_forged_cursor_starts_from_the_first_page(make_product, place):
     first = admin_orders.order_page(UnitOfWork(), OrderFilters(email=email), "")
     for forged in ("not-base64!", "W10=", "WyJ4IiwgMV0=", "e30="):
         assert admin_orders.order_page(UnitOfWork(), OrderFilters(email=email), forged).rows == first.rows
+
+
+def renewal_event(reference: str, failed: bool) -> None:
+    """Append what the hold-renewal job (or, soon, the client authorising again) records."""
+    order_id = admin_orders.order_id_of(UnitOfWork(), reference)
+    now = datetime.now(timezone.utc)
+    with UnitOfWork() as uow:
+        if failed:
+            event = order_events.payment_reauthorization_failed(order_id, now, amount_minor=100, currency="CHF",
+                                                                code="card_declined")
+        else:
+            event = order_events.payment_reauthorized(order_id, now, intent_id=None, amount_minor=100,
+                                                      currency="CHF", reason="client")
+        uow.session.add(event)
+        uow.commit()
+
+
+def failed_renewals() -> admin_orders.Queue:
+    return {q.key: q for q in admin_orders.work_queues(UnitOfWork())}["failed_renewals"]
+
+
+@pytest.mark.clause("PAY-5")
+def test_an_order_is_in_the_failed_renewal_queue_only_while_its_last_renewal_failed(make_product, place):
+    reference = place({make_product(): 1}).reference
+    with UnitOfWork() as uow:  # held and waiting for approval: an open order, as if the hold had been taken
+        uow.session.exec(update(Order).where(Order.reference == reference)
+                         .values(status=OrderStatus.AWAITING_APPROVAL.value))
+        uow.commit()
+    placed_at(reference, datetime.now(timezone.utc) - timedelta(days=3000))  # the oldest: listed first if queued
+    before = failed_renewals()
+    assert reference not in before.references
+
+    renewal_event(reference, failed=True)
+    after_failure = failed_renewals()
+    renewal_event(reference, failed=False)
+    after_renewal = failed_renewals()
+    renewal_event(reference, failed=True)
+    after_second_failure = failed_renewals()
+
+    assert after_failure.references[0] == reference and after_failure.count == before.count + 1
+    assert reference not in after_renewal.references and after_renewal.count == before.count
+    assert after_second_failure.references[0] == reference and after_second_failure.count == before.count + 1
