@@ -62,6 +62,23 @@ class Book:
         self.product_ids: list[int] = []
         self.staff_id = 1
         self.sample: dict[str, object] = {}
+        self.renewal_rng = random.Random(seed + 1)
+
+    def renewals(self, status: str, age_days: float, failed: bool) -> list[str]:
+        """Renewal events after an order's first ones: a third of the shipped orders had their hold renewed,
+        one in a hundred after a failed renewal the client authorised again; half the open orders older than
+        6 days were renewed. Of the open orders whose renewal failed, 40 % were authorised again since (they
+        leave the failed-renewal queue), and a quarter of those failed once more (back in it)."""
+        rng = self.renewal_rng
+        ok, failure = "payment_reauthorized", "payment_reauthorization_failed"
+        if status == "shipped":
+            roll = rng.random()
+            return [failure, ok] if roll < 0.01 else [ok] if roll < 0.33 else []
+        if status in ("awaiting_approval", "approved", "partially_shipped", "compliance_review"):
+            if failed:
+                return ([ok, failure] if rng.random() < 0.25 else [ok]) if rng.random() < 0.4 else []
+            return [ok] if age_days > 6 and rng.random() < 0.5 else []
+        return []
 
     def generate(self, emit, batch: int = 20000) -> dict[str, int]:
         rng, now = self.rng, self.now
@@ -151,6 +168,12 @@ class Book:
             for k, kind in enumerate(types[:6]):
                 event_id += 1
                 bufs["order_event"].append((str(event_id), str(i), kind, ts(placed + timedelta(minutes=k)),
+                                            "system", empty))
+            # hold renewals after those (their own random sequence: every other row is as before they existed)
+            renewed_at = min(placed + timedelta(days=6), now - timedelta(hours=1))
+            for k, kind in enumerate(self.renewals(status, age_days, "payment_reauthorization_failed" in types)):
+                event_id += 1
+                bufs["order_event"].append((str(event_id), str(i), kind, ts(renewed_at + timedelta(minutes=k)),
                                             "system", empty))
             # emails: the confirmation of one order in five; a few failed
             if rng.random() < 0.2 or i % 5000 == 0:
