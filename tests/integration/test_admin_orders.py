@@ -95,7 +95,6 @@ def failed_renewals() -> admin_orders.Queue:
     return {q.key: q for q in admin_orders.work_queues(UnitOfWork())}["failed_renewals"]
 
 
-@pytest.mark.clause("PAY-5")
 def test_an_order_is_in_the_failed_renewal_queue_only_while_its_last_renewal_failed(make_product, place):
     reference = place({make_product(): 1}).reference
     with UnitOfWork() as uow:  # held and waiting for approval: an open order, as if the hold had been taken
