@@ -11,10 +11,12 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import (Integer, String, and_, bindparam, case, cast, exists, func, literal, literal_column, null,
+                        or_, union_all)
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from storefront.adapters.tables import (
     Order,
@@ -255,56 +257,114 @@ class Queue:
     references: list[str]
 
 
+# The open orders, in the order of the predicate of the partial index ix_shop_order_open_placed_at_id (migration
+# d2e3f4a5b6c7).
+OPEN_STATUSES = (OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED,
+                 OrderStatus.COMPLIANCE_REVIEW)
+QUEUES = (("awaiting_approval", "Awaiting approval"), ("compliance_review", "Compliance review"),
+          ("holds_expiring", "Holds expiring within 48 h"), ("failed_renewals", "Failed hold renewals"),
+          ("past_ship_by", "Past their ship-by date"), ("failed_emails", "Emails that failed"),
+          ("refunds_to_approve", "Refunds awaiting a second approval"))
+
+
+def _inline(value: str):
+    """A constant written into the SQL, not bound: only a literal lets PostgreSQL (in a prepared, generic plan
+    too) and SQLite prove that a partial index's predicate holds."""
+    return literal(getattr(value, "value", value), String, literal_execute=True)
+
+
+@lru_cache(maxsize=4)
+def _queues_statement(shown: int):
+    """The one statement of the work queues (built once: building it costs more than running a small query).
+
+    Rows of (queue number, reference, placed_at, id, count): a row with a count and no reference, or up to
+    `shown` rows with a reference, the oldest orders first, each carrying the count (a window) or none.
+
+    The open orders (tens of thousands at a million orders, all recent) are counted in one pass over the
+    partial index that holds only them, with the columns the conditions read; each list walks that index (or
+    the (status, placed_at, id) one) oldest first and stops at the tenth match. The holds expiring soon are read
+    from the partial index of the live holds and hashed. A queue of a few rows (failed renewals, failed emails,
+    refunds awaiting a second approval) is gathered through its child rows' index, counted by a window and
+    sorted. Nowhere a bare `ORDER BY placed_at LIMIT` over a condition neither index serves: the planner could
+    walk the placed_at index from the oldest order of all, through a million rows, to reach the recent ones.
+    """
+    expiring = bindparam("expiring", type_=PaymentAuthorization.capture_before.type)
+    today = bindparam("today", type_=Order.ship_by.type)
+    is_open = Order.status.in_([_inline(status) for status in OPEN_STATUSES])
+    held_expiring = select(PaymentAuthorization.order_id).where(
+        PaymentAuthorization.status == _inline(PaymentStatus.HELD), PaymentAuthorization.capture_before.is_not(None),
+        PaymentAuthorization.capture_before < expiring)
+    awaiting = Order.status == _inline(OrderStatus.AWAITING_APPROVAL)
+    in_review = Order.status == _inline(OrderStatus.COMPLIANCE_REVIEW)
+    past_ship_by = and_(Order.status.in_([_inline(OrderStatus.APPROVED), _inline(OrderStatus.PARTIALLY_SHIPPED)]),
+                        Order.ship_by < today)
+    counted = (select(func.count().filter(awaiting).label("awaiting"), func.count().filter(in_review).label("review"),
+                      func.count().filter(past_ship_by).label("past_ship_by"))
+               .where(is_open).cte("open_counts").prefix_with("MATERIALIZED"))
+    # an open order whose last renewal failed: it has a failure and no successful renewal after its last one
+    # (events are append-only, their ids in time order); only open orders with a failure are looked at
+    failed, renewed = _inline(EventType.PAYMENT_REAUTHORIZATION_FAILED), _inline(EventType.PAYMENT_REAUTHORIZED)
+    failure, last, renewal = aliased(OrderEvent), aliased(OrderEvent), aliased(OrderEvent)
+    last_failure = (select(func.max(last.id)).where(last.order_id == Order.id, last.type == failed)
+                    .correlate_except(last).scalar_subquery())
+    failed_renewal = and_(is_open, Order.id.in_(select(failure.order_id).where(failure.type == failed)),
+                          ~exists().where(renewal.order_id == Order.id, renewal.type == renewed,
+                                          renewal.id > last_failure))
+    failed_email = Order.id.in_(select(OutboxEmail.order_id).where(OutboxEmail.status == _inline("failed")))
+    second_approval = Order.id.in_(select(RefundRecord.order_id).where(
+        RefundRecord.status == _inline(RefundStatus.REQUESTED), RefundRecord.requested_by.is_not(None)))
+
+    def row(n: int, total, listed: bool = False) -> tuple:
+        # the queue by a literal, NULLs typed: PostgreSQL can type neither a bound parameter nor an untyped NULL
+        # in a UNION (it matches column types pair by pair)
+        if listed:
+            columns = (Order.reference, Order.placed_at, Order.id)
+        else:
+            columns = (cast(null(), Order.reference.type), cast(null(), Order.placed_at.type), cast(null(), Integer))
+        names = ("queue", "reference", "placed_at", "id", "total")
+        total = cast(null(), Integer) if total is None else total
+        return tuple(c.label(name) for c, name in zip((literal_column(str(n)), *columns, total), names))
+
+    def oldest(query):  # a member of the UNION with its own ORDER BY and LIMIT must be a subquery
+        return select(query.order_by(Order.placed_at, Order.id).limit(shown).subquery())
+
+    parts = [select(*row(0, counted.c.awaiting)), select(*row(1, counted.c.review)),
+             select(*row(4, counted.c.past_ship_by)),
+             select(*row(2, func.count())).where(is_open, Order.id.in_(held_expiring))]
+    if shown > 0:
+        parts += [
+            oldest(select(*row(0, None, listed=True)).where(awaiting)),
+            oldest(select(*row(1, None, listed=True)).where(in_review)),
+            # a CASE, not a semi-join: the open orders' index is walked oldest first, each probed in the hash
+            oldest(select(*row(2, None, listed=True)).where(is_open, case((Order.id.in_(held_expiring), 1),
+                                                                          else_=0) == 1)),
+            oldest(select(*row(4, None, listed=True)).where(is_open, past_ship_by)),
+        ]
+    for n, few in ((3, failed_renewal), (5, failed_email), (6, second_approval)):
+        if shown > 0:  # the window needs every match: no index walk can stop early, the few are sorted
+            parts.append(oldest(select(*row(n, func.count().over(), listed=True)).where(few)))
+        else:
+            parts.append(select(*row(n, func.count())).where(few))
+    return union_all(*parts)
+
+
 def work_queues(uow: UnitOfWork, at: datetime | None = None) -> list[Queue]:
-    """The admin home: each queue a count and its oldest orders first."""
+    """The admin home: each queue a count and its oldest orders first, in one statement."""
     at = at or datetime.now(timezone.utc)
     rules = _rules()
     shown = int(rules["listed_per_queue"])
     expiring = at + timedelta(hours=int(rules["hold_expiry_warning_hours"]))
-    count = select(func.count(Order.id))
-    open_statuses = (OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED,
-                     OrderStatus.COMPLIANCE_REVIEW)
-    holds_expiring = and_(Order.status.in_(open_statuses), Order.id.in_(
-        select(PaymentAuthorization.order_id).where(PaymentAuthorization.status == PaymentStatus.HELD,
-                                                    PaymentAuthorization.capture_before.is_not(None),
-                                                    PaymentAuthorization.capture_before < expiring)))
-    failed_emails = Order.id.in_(select(OutboxEmail.order_id).where(OutboxEmail.status == "failed"))
-    past_ship_by = and_(Order.status.in_((OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED)),
-                        Order.ship_by < at.date())
-    refunds_to_approve = Order.id.in_(select(RefundRecord.order_id).where(RefundRecord.status == RefundStatus.REQUESTED,
-                                                                          RefundRecord.requested_by.is_not(None)))
-    # listed while the order's last renewal failed: a failure with no successful renewal after it (events are
-    # append-only, their ids in time order); the client authorising the card again takes it off the queue
-    renewed = aliased(OrderEvent)
-    failed_renewals = and_(Order.status.in_(open_statuses), Order.id.in_(
-        select(OrderEvent.order_id).where(
-            OrderEvent.type == EventType.PAYMENT_REAUTHORIZATION_FAILED,
-            ~exists().where(renewed.order_id == OrderEvent.order_id, renewed.type == EventType.PAYMENT_REAUTHORIZED,
-                            renewed.id > OrderEvent.id))))
-    wanted = [
-        ("awaiting_approval", "Awaiting approval", Order.status == OrderStatus.AWAITING_APPROVAL),
-        ("compliance_review", "Compliance review", Order.status == OrderStatus.COMPLIANCE_REVIEW),
-        ("holds_expiring", "Holds expiring within 48 h", holds_expiring),
-        ("failed_renewals", "Failed hold renewals", failed_renewals),
-        ("past_ship_by", "Past their ship-by date", past_ship_by),
-        ("failed_emails", "Emails that failed", failed_emails),
-        ("refunds_to_approve", "Refunds awaiting a second approval", refunds_to_approve),
-    ]
-    # One statement per queue: its matches gathered first (a MATERIALIZED CTE, through the status and
-    # child-table indexes), then counted and the oldest few kept. A bare `ORDER BY placed_at LIMIT` lets the
-    # planner walk the placed_at index from the oldest order of all, through a million rows, to find the few
-    # recent ones of a rare status (PostgreSQL 12+ and SQLite 3.35+ know MATERIALIZED).
-    def queue(s: Session, key: str, label: str, cond) -> Queue:
-        if shown <= 0:
-            return Queue(key, label, s.exec(count.where(cond)).one(), [])
-        matches = (select(Order.reference, Order.placed_at).where(cond)
-                   .cte("queue_matches").prefix_with("MATERIALIZED"))
-        found = s.exec(select(matches.c.reference, func.count().over())
-                       .order_by(matches.c.placed_at).limit(shown)).all()
-        return Queue(key, label, found[0][1] if found else 0, [reference for reference, _total in found])
-
+    totals: dict[int, int] = {}
+    listed: dict[int, list[tuple]] = {n: [] for n in range(len(QUEUES))}
     with uow.reading() as s:
-        return [queue(s, key, label, cond) for key, label, cond in wanted]
+        found = s.exec(_queues_statement(shown), params={"expiring": expiring, "today": at.date()}).all()
+    for number, reference, placed_at, order_id, total in found:
+        if total is not None:
+            totals[int(number)] = int(total)
+        if reference is not None:
+            listed[int(number)].append((placed_at, order_id, reference))
+    return [Queue(key, label, totals.get(n, 0), [reference for _at, _id, reference in sorted(listed[n])])
+            for n, (key, label) in enumerate(QUEUES)]
 
 
 def order_id_of(uow: UnitOfWork, reference: str) -> int | None:
