@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from storefront.domain.errors import ErrorCode
 from storefront.domain.policy import policy
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
-from storefront.services import admin_orders, holds, order_admin, payment, shipping_admin
+from storefront.services import admin_orders, holds, order_admin, payment, reauthorization, shipping_admin
 from storefront.services.calendar import merchant_calendar
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
@@ -222,7 +223,7 @@ def test_a_handover_in_the_future_or_without_a_zone_is_refused(approved_order, s
 
 @pytest.mark.clause("PAY-5")
 def test_a_declined_renewal_still_ships_and_lands_in_the_failed_renewal_queue(approved_order, make_product,
-                                                                              stripe_gateway, localstripe):
+                                                                              stripe_gateway, localstripe, card_token):
     a, b = make_product(), make_product()
     reference = approved_order({a: 1, b: 1})
     order = order_row(reference)
@@ -250,6 +251,16 @@ def test_a_declined_renewal_still_ships_and_lands_in_the_failed_renewal_queue(ap
     code, _ = refused(lambda: ship(reference, {b: 1}, stripe_gateway, tracking="JD014600006281230705"))
     assert code == ErrorCode.NO_HOLD_FOR_SHIPMENT
     assert len(shipments_of(reference)) == 1
+
+    # the client follows the emailed link with another card; the rest then ships, charged exactly
+    [email] = [m for m in outbox_of(reference) if m.kind == "payment_reauthorization_needed"]
+    token = re.search(r"reauthorize=([A-Za-z0-9_\-.]+)", email.text_body).group(1)
+    assert reauthorization.authorize(UnitOfWork(), reference, token, card_token("5555555555554444"),
+                                     gw=stripe_gateway).status == "held"
+    assert failed_renewals().count == queued_before.count
+    ship(reference, {b: 1}, stripe_gateway, tracking="JD014600006281230706")
+    assert sum(s.captured_minor for s in shipments_of(reference)) == order.total_minor
+    assert order_row(reference).status == OrderStatus.SHIPPED.value
 
 
 @pytest.mark.clause("PAY-5")
