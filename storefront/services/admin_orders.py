@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 from sqlalchemy import (Integer, String, and_, bindparam, case, cast, exists, func, literal, literal_column, null,
-                        or_, union_all)
+                        or_, true, union_all)
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -314,37 +314,46 @@ def _queues_statement(shown: int):
     second_approval = Order.id.in_(select(RefundRecord.order_id).where(
         RefundRecord.status == _inline(RefundStatus.REQUESTED), RefundRecord.requested_by.is_not(None)))
 
-    def row(n: int, total, listed: bool = False) -> tuple:
-        # the queue by a literal, NULLs typed: PostgreSQL can type neither a bound parameter nor an untyped NULL
-        # in a UNION (it matches column types pair by pair)
-        if listed:
-            columns = (Order.reference, Order.placed_at, Order.id)
-        else:
-            columns = (cast(null(), Order.reference.type), cast(null(), Order.placed_at.type), cast(null(), Integer))
-        names = ("queue", "reference", "placed_at", "id", "total")
-        total = cast(null(), Integer) if total is None else total
-        return tuple(c.label(name) for c, name in zip((literal_column(str(n)), *columns, total), names))
+    # the failed renewals gathered first (MATERIALIZED): inline, PostgreSQL scans the open orders with parallel
+    # workers, whose start costs more than the scan and varies with the load of the machine
+    renewals = (select(Order.reference, Order.placed_at, Order.id).where(failed_renewal)
+                .cte("failed_renewals").prefix_with("MATERIALIZED")).c
+    orders = Order.__table__.c
 
-    def oldest(query):  # a member of the UNION with its own ORDER BY and LIMIT must be a subquery
-        return select(query.order_by(Order.placed_at, Order.id).limit(shown).subquery())
+    def row(n: int, total, rows=None) -> tuple:
+        # the queue by a literal and the NULLs typed: PostgreSQL can type neither a bound parameter nor a bare NULL
+        # in a UNION (it matches the members' column types pair by pair)
+        if rows is None:
+            listed = (cast(null(), Order.reference.type), cast(null(), Order.placed_at.type), cast(null(), Integer))
+        else:
+            listed = (rows.reference, rows.placed_at, rows.id)
+        total = cast(null(), Integer) if total is None else total
+        return tuple(column.label(name) for column, name in
+                     zip((literal_column(str(n)), *listed, total), ("queue", "reference", "placed_at", "id", "total")))
+
+    def counted_in(n: int, rows, cond):
+        return select(*row(n, func.count())).select_from(rows.id.table).where(cond)
+
+    def oldest(n: int, rows, cond, total=None):  # a UNION member with its own ORDER BY and LIMIT: a subquery
+        return select(select(*row(n, total, rows)).where(cond).order_by(rows.placed_at, rows.id).limit(shown)
+                      .subquery())
 
     parts = [select(*row(0, counted.c.awaiting)), select(*row(1, counted.c.review)),
-             select(*row(4, counted.c.past_ship_by)),
-             select(*row(2, func.count())).where(is_open, Order.id.in_(held_expiring))]
+             select(*row(4, counted.c.past_ship_by)), counted_in(2, orders, and_(is_open, Order.id.in_(held_expiring)))]
     if shown > 0:
         parts += [
-            oldest(select(*row(0, None, listed=True)).where(awaiting)),
-            oldest(select(*row(1, None, listed=True)).where(in_review)),
+            oldest(0, orders, awaiting), oldest(1, orders, in_review),
             # a CASE, not a semi-join: the open orders' index is walked oldest first, each probed in the hash
-            oldest(select(*row(2, None, listed=True)).where(is_open, case((Order.id.in_(held_expiring), 1),
-                                                                          else_=0) == 1)),
-            oldest(select(*row(4, None, listed=True)).where(is_open, past_ship_by)),
+            oldest(2, orders, and_(is_open, case((Order.id.in_(held_expiring), 1), else_=0) == 1)),
+            oldest(4, orders, and_(is_open, past_ship_by)),
+            # a few rows each: the window needs every match (no index walk could stop early), they are sorted
+            oldest(3, renewals, true(), func.count().over()),
+            oldest(5, orders, failed_email, func.count().over()),
+            oldest(6, orders, second_approval, func.count().over()),
         ]
-    for n, few in ((3, failed_renewal), (5, failed_email), (6, second_approval)):
-        if shown > 0:  # the window needs every match: no index walk can stop early, the few are sorted
-            parts.append(oldest(select(*row(n, func.count().over(), listed=True)).where(few)))
-        else:
-            parts.append(select(*row(n, func.count())).where(few))
+    else:
+        parts += [counted_in(3, renewals, true()), counted_in(5, orders, failed_email),
+                  counted_in(6, orders, second_approval)]
     return union_all(*parts)
 
 
