@@ -73,7 +73,9 @@ class SanctionedDestination(SQLModel, table=True):
 
 
 class TermsVersion(SQLModel, table=True):
-    """Published terms; rows are never edited, a new version is a new row (GTC-1.4)."""
+    """Published terms; rows are never edited, a new version is a new row (GTC-1.4). The database refuses
+    UPDATE and DELETE (migration e3f4a5b6c7d8). `published_at` is the time the version takes effect: it is
+    public, and the version of new orders, from then on (services/terms.py)."""
 
     __tablename__ = "terms_version"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -82,6 +84,22 @@ class TermsVersion(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str = Field(max_length=64)
     published_at: datetime = Field(index=True)
+
+
+class TermsDraft(SQLModel, table=True):
+    """A version of the terms staff are writing: edited and deleted freely, never public. Publishing
+    copies it into `terms_version` and deletes it, in one transaction (services/terms_admin.py).
+    `revision` counts saves, so a publish acts on exactly the text that was reviewed."""
+
+    __tablename__ = "terms_draft"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    version: str = Field(unique=True, max_length=20)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    revision: int = 1
+    created_by: Optional[int] = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class SdnEntry(SQLModel, table=True):

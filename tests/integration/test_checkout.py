@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from storefront.adapters.db import get_engine
@@ -154,17 +153,15 @@ def test_no_order_without_confirming_the_details(make_product, place):
 
 @pytest.fixture
 def newer_terms(database):
-    """A new version published after the client read the terms (dated far ahead, so no other test sees it)."""
+    """A new version published after the client read the terms (dated far ahead, so no other test sees it;
+    it stays: a published version cannot be deleted, migration e3f4a5b6c7d8)."""
     published = datetime(2099, 1, 1, tzinfo=timezone.utc)
     with UnitOfWork() as uow:
         row = TermsVersion(version="2099-T", title="Terms (test)", body="# Terms\nNew.", content_hash="0" * 64,
                            published_at=published)
         uow.session.add(row)
         uow.commit()
-    yield row, published
-    with UnitOfWork() as uow:
-        uow.session.exec(delete(TermsVersion).where(TermsVersion.id == row.id))
-        uow.commit()
+    return row, published
 
 
 @pytest.mark.clause("GTC-2.3")
