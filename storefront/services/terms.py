@@ -44,6 +44,12 @@ def _view(row: TermsVersion, locale: str) -> TermsView:
                      row.content_hash, _blocks(row.body))
 
 
+def text_view(row_id: int, version: str, title: str, published: str, content_hash: str, body: str) -> TermsView:
+    """Any text laid out as the shop shows its terms: the management page previews drafts and scheduled
+    versions with it, so staff read exactly what clients will read."""
+    return TermsView(row_id, version, title, published, content_hash, _blocks(body))
+
+
 def current(uow: UnitOfWork, now: datetime | None = None) -> TermsVersion | None:
     now = now or datetime.now(timezone.utc)
     with uow.reading() as session:

@@ -70,7 +70,8 @@ class CheckoutState(CartState):
 
     def _save(self) -> None:
         data = {"step": self.step, "form": self.form, "billing_same": self.billing_same,
-                "details": self.details_confirmed, "terms": self.terms_accepted, "personal": self.personal_use}
+                "details": self.details_confirmed, "terms": self.terms_accepted, "terms_id": self._terms_version_id,
+                "personal": self.personal_use}
         browser = self._browser()
         self.draft = browser_id.seal(data, browser) if browser else ""
 
@@ -84,6 +85,8 @@ class CheckoutState(CartState):
             self.details_confirmed = data.get("details") is True
             self.terms_accepted = data.get("terms") is True
             self.personal_use = data.get("personal") is True
+            terms_id = data.get("terms_id")  # the version on screen when the box was ticked
+            self._terms_version_id = terms_id if type(terms_id) is int else 0
         step = data.get("step")
         return step if isinstance(step, int) and CART <= step <= PAY else self.step
 
@@ -126,6 +129,30 @@ class CheckoutState(CartState):
     def _pay_say(self, code: ErrorCode | None, text: str = "") -> None:
         self.pay_code = code.value if code else ""
         self.pay_message = text or (message(code) if code else "")
+
+    def _show_current_terms(self) -> bool:
+        """Put the version in force now on screen. A tick given under another version does not count for
+        this one (GTC-2.3): it is removed, and True means the shopper must read and accept the new one."""
+        current = terms_service.current(UnitOfWork())
+        if current is None:
+            self._say(ErrorCode.TERMS_UNAVAILABLE)
+            return False
+        changed = current.id != self._terms_version_id
+        self._terms_version_id = current.id
+        self.terms = terms_service.view(UnitOfWork(), current.version, display_locale(page_language(), self._market().code))
+        if changed and self.terms_accepted:
+            self.terms_accepted = False
+            return True
+        return False
+
+    def _terms_changed(self) -> None:
+        """A new version took effect while the shopper was checking out (GTC-1.4): back to the terms step with
+        the new version on screen and the box unticked; the order is confirmed only once it is accepted."""
+        self._show_current_terms()
+        self.terms_accepted = False
+        self.step = min(self.step, TERMS)
+        self._say(ErrorCode.TERMS_CHANGED)
+        self._save()
 
     def _at_step(self, step: int) -> bool:
         """Step handlers act only at their own step: a replayed or crafted call changes nothing."""
@@ -183,17 +210,14 @@ class CheckoutState(CartState):
         self._show(cart_service.parse(self.cart_json))
         self._areas()
         self._requote()
-        current = terms_service.current(UnitOfWork())
-        if current is None:
-            self._say(ErrorCode.TERMS_UNAVAILABLE)
-        else:
-            self._terms_version_id = current.id
-            self.terms = terms_service.view(UnitOfWork(), current.version, display_locale(page_language(), self._market().code))
+        unticked = self._show_current_terms()
         self.busy = False
         self._pay_say(None)
         redirect = self._resume_order()
         if not self.order_reference:
             self.step = min(wanted, self._reachable())
+            if unticked:
+                self._say(ErrorCode.TERMS_CHANGED)
         self.field_errors = _blank_form()
         self._save()
         return redirect
@@ -332,6 +356,10 @@ class CheckoutState(CartState):
         if not self.personal_use:
             self._say(ErrorCode.PERSONAL_USE_NOT_DECLARED)
             return
+        current = terms_service.current(UnitOfWork())
+        if current is None or current.id != self._terms_version_id:
+            self._terms_changed()
+            return
         if self._reachable() < CONFIRM:
             self._say(ErrorCode.STEP_NOT_READY)
             return
@@ -360,7 +388,10 @@ class CheckoutState(CartState):
             placed = await asyncio.to_thread(checkout.place_order, cmd, UnitOfWork())
         except CheckoutError as exc:
             self.busy = False
-            self._say(exc.refusal)
+            if exc.refusal.code is ErrorCode.TERMS_CHANGED:
+                self._terms_changed()
+            else:
+                self._say(exc.refusal)
             return
         self.cart_json, self.lines, self.cart_count = "{}", [], 0
         self.busy, self.order_reference = False, placed.reference
