@@ -26,6 +26,11 @@ def field_row(label: str, control: rx.Component) -> rx.Component:
                        style={"display": "flex", "flexDirection": "column", "gap": "0.25rem"})
 
 
+def data_table(headers: tuple[str, ...], rows) -> rx.Component:
+    return rx.box(rx.table.root(rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+                                rx.table.body(rows), width="100%"), overflow_x="auto", width="100%")
+
+
 def admin_frame(state, *children: rx.Component) -> rx.Component:
     return rx.box(
         rx.el.header(
@@ -33,6 +38,7 @@ def admin_frame(state, *children: rx.Component) -> rx.Component:
                 rx.flex(
                     rx.link("Queues", href=routes.ADMIN, size="3"),
                     rx.link("Orders", href=routes.ADMIN_ORDERS, size="3"),
+                    rx.cond(state.granted.contains("emails.view"), rx.link("Emails", href=routes.ADMIN_EMAILS, size="3")),
                     rx.cond(state.granted.contains("audit.view"), rx.link("Audit log", href=routes.ADMIN_AUDIT, size="3")),
                     spacing="4", align="center", wrap="wrap",
                 ),

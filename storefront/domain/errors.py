@@ -116,6 +116,10 @@ class ErrorCode(StrEnum):
     REAUTHORIZE_LINK_INVALID = "reauthorize_link_invalid"
     REAUTHORIZE_NOT_NEEDED = "reauthorize_not_needed"
     REAUTHORIZE_ATTEMPTS_EXHAUSTED = "reauthorize_attempts_exhausted"
+    # back office: the email outbox
+    EMAIL_NOT_FOUND = "email_not_found"
+    EMAIL_NOT_FAILED = "email_not_failed"
+    CONFIRMATION_NOT_SENT = "confirmation_not_sent"
     # anything else: no detail reaches the client
     UNEXPECTED = "unexpected"
 
@@ -252,6 +256,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REAUTHORIZE_NOT_NEEDED: "Your card is authorised for the rest of your order: there is nothing more to do.",
     ErrorCode.REAUTHORIZE_ATTEMPTS_EXHAUSTED: "No card could be authorised after several attempts. Your order is kept; "
                                               "please reply to our email and our client service will help you.",
+    ErrorCode.EMAIL_NOT_FOUND: "This email does not exist.",
+    ErrorCode.EMAIL_NOT_FAILED: "Only a failed email can be retried (this one is {status}); pending emails are sent "
+                                "by the outbox on their own.",
+    ErrorCode.CONFIRMATION_NOT_SENT: "This order has no confirmation yet: it is confirmed once the card is authorised.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 

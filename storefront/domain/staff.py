@@ -48,6 +48,8 @@ PERMISSIONS: frozenset[str] = frozenset({
     "jobs.run",
     "telephone_orders.create",
     "orders.follow_up_delay",
+    "emails.view",
+    "emails.resend",
 })
 
 

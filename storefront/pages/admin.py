@@ -9,7 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from storefront import routes
-from storefront.components.admin_layout import admin_frame, field_row, native_form
+from storefront.components.admin_layout import admin_frame, data_table, field_row, native_form
 from storefront.services.admin_orders import HoldView, LineView, OrderRow, Queue, RefundView
 from storefront.settings import get_settings
 from storefront.state.admin import (
@@ -128,7 +128,7 @@ def home() -> rx.Component:
                 spacing="3"),
         rx.cond(AdminHomeState.jobs.length() > 0, rx.flex(
             rx.heading("Background jobs", as_="h2", size="4"),
-            _table(("Job", "Last run", "Outcome", "Handled", "Error"), rx.foreach(AdminHomeState.jobs, job_row)),
+            data_table(("Job", "Last run", "Outcome", "Handled", "Error"), rx.foreach(AdminHomeState.jobs, job_row)),
             direction="column", spacing="2",
         )),
     )
@@ -203,11 +203,6 @@ def line_row(line: LineView) -> rx.Component:
 def hold_row(hold: HoldView) -> rx.Component:
     return rx.table.row(rx.table.cell(hold.status), rx.table.cell(hold.amount), rx.table.cell(hold.captured),
                         rx.table.cell(hold.refunded), rx.table.cell(hold.capture_before), class_name="hold-row")
-
-
-def _table(headers: tuple[str, ...], rows) -> rx.Component:
-    return rx.box(rx.table.root(rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-                                rx.table.body(rows), width="100%"), overflow_x="auto", width="100%")
 
 
 def ship_line(line: LineView) -> rx.Component:
@@ -404,12 +399,12 @@ def order() -> rx.Component:
                                             direction="column", spacing="1"), id="customer"),
                             rx.text("Client details are hidden for your role.", color_scheme="gray")),
                     rx.heading("Lines", as_="h2", size="4"),
-                    _table(("Reference", "Watch", "Qty", "Shipped", "Unit price", "State"),
+                    data_table(("Reference", "Watch", "Qty", "Shipped", "Unit price", "State"),
                            rx.foreach(d.lines, line_row)),
                     rx.heading("Card holds", as_="h2", size="4"),
-                    _table(("Status", "Amount", "Captured", "Refunded", "Capture before"), rx.foreach(d.holds, hold_row)),
+                    data_table(("Status", "Amount", "Captured", "Refunded", "Capture before"), rx.foreach(d.holds, hold_row)),
                     rx.heading("Refunds", as_="h2", size="4"),
-                    _table(("No.", "Amount", "Reason", "Status", "Asked by", "Approved by", ""),
+                    data_table(("No.", "Amount", "Reason", "Status", "Asked by", "Approved by", ""),
                            rx.foreach(d.refunds, refund_row)),
                     rx.heading("Emails", as_="h2", size="4"),
                     rx.foreach(d.emails, lambda m: rx.text(m.kind, " · ", m.status, " · ", m.created_at, size="2")),
@@ -453,7 +448,7 @@ def audit_log() -> rx.Component:
             ),
             on_submit=AdminAuditState.apply_filters, reset_on_submit=False,
         ),
-        _table(AUDIT_COLUMNS, rx.foreach(s.rows, audit_row)),
+        data_table(AUDIT_COLUMNS, rx.foreach(s.rows, audit_row)),
         rx.flex(
             rx.button("Newest", on_click=AdminAuditState.first_page, variant="soft", id="audit-first"),
             rx.button("Older", on_click=AdminAuditState.next_page, disabled=s.older_than == 0, variant="soft",

@@ -41,6 +41,7 @@ from storefront.state.admin import (
     AdminOrderState,
     StaffSignInState,
 )
+from storefront.state.admin_outbox import AdminOutboxState
 from storefront.state.cart import CartState
 from storefront.state.catalogue import HomeState, ListingState, ProductState
 from storefront.state.checkout import CheckoutState
@@ -242,6 +243,19 @@ HANDLERS: dict[tuple[type, str], Cases] = {
     (AdminOrderState, "decline_compliance"): Cases(page="/admin/orders/VX-NOPE", crafted=[({}, to_sign_in)]),
     (AdminOrderState, "cancel"): Cases(page="/admin/orders/VX-NOPE", ok={"form_data": {"reason": "client_request"}},
                                        crafted=[({"form_data": {"reason": "compliance"}}, to_sign_in)]),
+    (AdminOutboxState, "load"): Cases(page="/admin/emails", crafted=[({}, to_sign_in)]),
+    (AdminOutboxState, "apply_filters"): Cases(page="/admin/emails", ok={"form_data": {"status": "failed"}}, crafted=[
+        ({"form_data": {"status": "sent' OR 1=1", "reference": PROBE_EMAIL, "kind": HUGE}}, to_sign_in),
+    ]),
+    (AdminOutboxState, "next_page"): Cases(page="/admin/emails", crafted=[({}, to_sign_in)]),
+    (AdminOutboxState, "first_page"): Cases(page="/admin/emails", crafted=[({}, to_sign_in)]),
+    (AdminOutboxState, "open_email"): Cases(page="/admin/emails", ok={"email_id": 1},
+                                            crafted=[({"email_id": "1 OR 1=1"}, to_sign_in), ({"email_id": -1}, to_sign_in)]),
+    (AdminOutboxState, "close_email"): Cases(page="/admin/emails", crafted=[({}, to_sign_in)]),
+    (AdminOutboxState, "retry"): Cases(page="/admin/emails", ok={"email_id": 1},
+                                       crafted=[({"email_id": [1, 2]}, to_sign_in)]),
+    (AdminOutboxState, "resend_confirmation"): Cases(page="/admin/emails", ok={"form_data": {"reference": "VX-NOPE"}},
+                                                     crafted=[({"form_data": {"reference": PROBE_EMAIL}}, to_sign_in)]),
     (AdminAuditState, "load"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
     (AdminAuditState, "apply_filters"): Cases(page="/admin/audit", ok={"form_data": {"outcome": ""}}, crafted=[
         ({"form_data": {"staff_id": "1 OR 1=1", "reference": PROBE_EMAIL}}, to_sign_in),
