@@ -34,6 +34,7 @@ ADMIN_ENROL = "/admin/enrol"
 ADMIN_ORDERS = "/admin/orders"
 ADMIN_ORDER = "/admin/orders/[reference]"
 ADMIN_AUDIT = "/admin/audit"
+ADMIN_TERMS = "/admin/terms"
 ADMIN_EMAILS = "/admin/emails"
 
 # Each page's meta description (search results, link previews); "{brand}" is the merchant's brand.

@@ -120,6 +120,18 @@ class ErrorCode(StrEnum):
     EMAIL_NOT_FOUND = "email_not_found"
     EMAIL_NOT_FAILED = "email_not_failed"
     CONFIRMATION_NOT_SENT = "confirmation_not_sent"
+    # back office: terms versions (GTC-1.4)
+    TERMS_LABEL_INVALID = "terms_label_invalid"
+    TERMS_LABEL_TAKEN = "terms_label_taken"
+    TERMS_TITLE_INVALID = "terms_title_invalid"
+    TERMS_BODY_TOO_LONG = "terms_body_too_long"
+    TERMS_BODY_UNSTRUCTURED = "terms_body_unstructured"
+    TERMS_EFFECTIVE_INVALID = "terms_effective_invalid"
+    TERMS_EFFECTIVE_PAST = "terms_effective_past"
+    TERMS_EFFECTIVE_BEFORE_LATEST = "terms_effective_before_latest"
+    TERMS_DRAFT_NOT_FOUND = "terms_draft_not_found"
+    TERMS_DRAFT_CHANGED = "terms_draft_changed"
+    TERMS_VERSION_NOT_FOUND = "terms_version_not_found"
     # anything else: no detail reaches the client
     UNEXPECTED = "unexpected"
 
@@ -260,6 +272,21 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.EMAIL_NOT_FAILED: "Only a failed email can be retried (this one is {status}); pending emails are sent "
                                 "by the outbox on their own.",
     ErrorCode.CONFIRMATION_NOT_SENT: "This order has no confirmation yet: it is confirmed once the card is authorised.",
+    ErrorCode.TERMS_LABEL_INVALID: "A version label is 1 to 20 letters, digits, dots, dashes or underscores, "
+                                   "starting with a letter or digit (for example 2026-07).",
+    ErrorCode.TERMS_LABEL_TAKEN: "Version {version} already exists, published or as a draft: choose another label.",
+    ErrorCode.TERMS_TITLE_INVALID: "Please give the terms a title of at most {limit} characters.",
+    ErrorCode.TERMS_BODY_TOO_LONG: "The terms are {length} characters long; at most {limit} can be saved.",
+    ErrorCode.TERMS_BODY_UNSTRUCTURED: "Write the terms as headings (lines starting with #) followed by their "
+                                       "paragraphs, as the published versions are; every heading needs its text.",
+    ErrorCode.TERMS_EFFECTIVE_INVALID: "Please give the date and time this version takes effect, or choose "
+                                       "\"immediately\".",
+    ErrorCode.TERMS_EFFECTIVE_PAST: "This time has passed: a version can only take effect from now on.",
+    ErrorCode.TERMS_EFFECTIVE_BEFORE_LATEST: "Version {version} takes effect on {effective}; a new version must take "
+                                             "effect after it.",
+    ErrorCode.TERMS_DRAFT_NOT_FOUND: "This draft no longer exists: it was published or deleted meanwhile.",
+    ErrorCode.TERMS_DRAFT_CHANGED: "This draft was changed meanwhile; read it again before publishing it.",
+    ErrorCode.TERMS_VERSION_NOT_FOUND: "This version of the terms does not exist.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 

@@ -44,6 +44,7 @@ PERMISSIONS: frozenset[str] = frozenset({
     "compliance.review",
     "audit.view",
     "staff.manage",
+    "terms.manage",
     "jobs.view",
     "jobs.run",
     "telephone_orders.create",

@@ -314,8 +314,8 @@ def draft(uow: UnitOfWork, draft_id: object) -> DraftView | None:
 
 
 def draft_preview(found: DraftView) -> terms_service.TermsView:
-    return terms_service.text_view(found.id, found.version, found.title, "not published (draft)",
-                                   terms_hash(found.body), found.body)
+    return terms_service.text_view(found.id, found.version, found.title, "never: a draft", terms_hash(found.body),
+                                   found.body)
 
 
 def version_preview(uow: UnitOfWork, version_id: object) -> terms_service.TermsView | None:
@@ -324,8 +324,8 @@ def version_preview(uow: UnitOfWork, version_id: object) -> terms_service.TermsV
         row = s.get(TermsVersion, version_id) if type(version_id) is int else None
     if row is None:
         return None
-    return terms_service.text_view(row.id, row.version, row.title, "in effect from " + merchant_time(row.published_at),
-                                   row.content_hash, row.body)
+    return terms_service.text_view(row.id, row.version, row.title, merchant_time(row.published_at), row.content_hash,
+                                   row.body)
 
 
 def new_draft_text(uow: UnitOfWork) -> tuple[str, str]:

@@ -42,6 +42,7 @@ from storefront.state.admin import (
     StaffSignInState,
 )
 from storefront.state.admin_outbox import AdminOutboxState
+from storefront.state.admin_terms import AdminTermsState
 from storefront.state.cart import CartState
 from storefront.state.catalogue import HomeState, ListingState, ProductState
 from storefront.state.checkout import CheckoutState
@@ -262,6 +263,20 @@ HANDLERS: dict[tuple[type, str], Cases] = {
     ]),
     (AdminAuditState, "next_page"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
     (AdminAuditState, "first_page"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
+    (AdminTermsState, "load"): Cases(page="/admin/terms", crafted=[({}, to_sign_in)]),
+    (AdminTermsState, "new_draft"): Cases(page="/admin/terms", crafted=[({}, to_sign_in)]),
+    (AdminTermsState, "edit_draft"): Cases(page="/admin/terms", ok={"draft_id": 1},
+                                           crafted=[({"draft_id": 2**62}, to_sign_in), ({"draft_id": -1}, to_sign_in)]),
+    (AdminTermsState, "save_draft"): Cases(page="/admin/terms", ok={"form_data": {"version": "2026-07"}}, crafted=[
+        ({"form_data": {"version": "../2026", "title": PROBE_EMAIL, "body": "# Terms\n" + "x" * 9000}}, to_sign_in),
+        ({"form_data": {"version": {"$ne": ""}, "body": ["# a", "b"]}}, to_sign_in),
+    ]),
+    (AdminTermsState, "delete_draft"): Cases(page="/admin/terms", crafted=[({}, to_sign_in)]),
+    (AdminTermsState, "publish"): Cases(page="/admin/terms", ok={"form_data": {"effective_at": "2030-01-01T09:00"}},
+                                        crafted=[({"form_data": {"effective_at": "9999-99-99T99:99",
+                                                                 "immediately": "on"}}, to_sign_in)]),
+    (AdminTermsState, "preview_version"): Cases(page="/admin/terms", ok={"version_id": 1},
+                                                crafted=[({"version_id": 2**62}, to_sign_in)]),
     (StaffSignInState, "load_sign_in"): Cases(page="/admin/login?error=" + "9" * 300 + "&retry=" + "x" * 300,
                                               crafted=[({}, answered)]),
     (StaffSignInState, "load_enrolment"): Cases(page="/admin/enrol", crafted=[({}, to_sign_in)]),
