@@ -76,10 +76,14 @@ class ProductState(ShopState):
     def load(self):
         # The slug comes from the dynamic route; the path is the fallback should a page arrive by another route.
         slug = self.router.page.params.get("slug", "") or self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        shown = self.product.reference if self.product is not None else None
         self.product = catalogue.product_detail(UnitOfWork(), slug, self._market()) if isinstance(slug, str) else None
         self.not_found = self.product is None
-        self.quantity = "1"
-        self._say("", "")
+        # Loading again the watch on screen (a second page-load event, a change of country) keeps what the
+        # shopper typed and was told: a late reload must never put the quantity back to 1 under their thumb.
+        if self.product is None or self.product.reference != shown:
+            self.quantity = "1"
+            self._say("", "")
 
     @rx.event
     def set_quantity(self, value: int | float | None):

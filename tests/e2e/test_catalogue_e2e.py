@@ -63,6 +63,21 @@ def test_add_within_limit_and_refuse_over_limit(page):
     expect(page.locator("#cart-count")).to_have_text(str(watch["max_per_order"]))
 
 
+def test_the_quantity_typed_survives_the_page_loading_again(page):
+    """A change of country runs the page's loaders again, as a late second page-load event does: the watch
+    on screen is not reset under the shopper's thumb."""
+    watch = limited()
+    open_page(page, f"/watch/{watch['slug']}")
+    expect(page.locator("h1")).to_have_text(watch["name"])
+    page.fill("#quantity", "2")
+    expect(page.locator("#price")).to_contain_text("CHF")
+    page.select_option("#country-select", "DE")
+    expect(page.locator("#price")).to_contain_text("€")
+    expect(page.locator("#quantity")).to_have_value("2")
+    page.click("#add-to-cart")
+    expect(page.locator("#cart-count")).to_have_text("2")
+
+
 @pytest.mark.clause("CARD-5")
 def test_cart_survives_reload_and_browser_restart(page, browser, viewport):
     watch = limited()
