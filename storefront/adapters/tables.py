@@ -111,6 +111,24 @@ class SdnEntry(SQLModel, table=True):
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     programs: str = Field(default="", max_length=400)
     kind: str = Field(default="", max_length=40)
+    # the entry's addresses from add.csv, one "street, city, country" each (migration f1a2b3c4d5e6)
+    addresses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+
+
+class SanctionsListVersion(SQLModel, table=True):
+    """One import of the OFAC SDN files; the newest row is the list in force (PAY-7, migration f1a2b3c4d5e6)."""
+
+    __tablename__ = "sanctions_list_version"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    published: str = Field(default="", max_length=40)  # the publication date given with the files, if any
+    entry_count: int = 0
+    address_count: int = 0
+    imported_by: Optional[int] = Field(default=None, foreign_key="staff_user.id")
+    imported_via: str = Field(default="upload", max_length=20)  # "upload" or "command"
+    imported_at: datetime = Field(default_factory=utcnow)
+    digest: str = Field(default="", max_length=64)
+    rescreened: int = 0  # open orders screened again after the import
+    flagged: int = 0  # of which newly matching
 
 
 class Order(SQLModel, table=True):
