@@ -42,6 +42,7 @@ PERMISSIONS: frozenset[str] = frozenset({
     "refunds.approve_large",
     "orders.mark_unavailable",
     "compliance.review",
+    "sanctions.import",
     "audit.view",
     "staff.manage",
     "terms.manage",
