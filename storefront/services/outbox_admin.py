@@ -33,6 +33,13 @@ CONFIRMATION = "order_confirmation"
 CONFIRMED = frozenset(OrderStatus) - {OrderStatus.PENDING_PAYMENT}
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number names no row (PostgreSQL would refuse to compare)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def _now(at: datetime | None) -> datetime:
     return at or datetime.now(timezone.utc)
 
@@ -103,7 +110,7 @@ class EmailView:
 def read(uow: UnitOfWork, email_id: object, *, staff: StaffIdentity, ip: str = "",
          at: datetime | None = None) -> EmailView:
     """One message as sent (or to be sent); audited, since it shows the client's personal data."""
-    if not isinstance(email_id, int) or isinstance(email_id, bool) or email_id <= 0:
+    if not _is_id(email_id):
         raise ActionRefused(ErrorCode.EMAIL_NOT_FOUND)
     with uow:
         s = uow.session
@@ -122,7 +129,7 @@ def read(uow: UnitOfWork, email_id: object, *, staff: StaffIdentity, ip: str = "
 def retry(uow: UnitOfWork, email_id: object, *, staff: StaffIdentity, ip: str = "", at: datetime | None = None) -> None:
     """A failed message goes back in the queue for one more attempt now (the worker sends it)."""
     at = _now(at)
-    if not isinstance(email_id, int) or isinstance(email_id, bool) or email_id <= 0:
+    if not _is_id(email_id):
         raise ActionRefused(ErrorCode.EMAIL_NOT_FOUND)
     with uow:
         s = uow.session

@@ -87,10 +87,11 @@ def test_reading_an_email_shows_what_the_client_got_and_is_audited_as_a_view_of_
     [entry] = audit_of("emails.read", f"email:{queued.id}")
     assert (entry.staff_id, entry.ip, entry.order_id) == (clerk.staff_id, "198.51.100.9", order_row(reference).id)
     assert order_row(reference).email not in str(entry.before or "") + str(entry.after or "") + entry.detail
-    for bad in (0, -1, "1", None, True, 10**12):
-        with pytest.raises(ActionRefused) as refused:
-            outbox_admin.read(UnitOfWork(), bad, staff=clerk)
-        assert refused.value.refusal.code == ErrorCode.EMAIL_NOT_FOUND
+    for bad in (0, -1, "1", None, True, 2**31, 10**12):
+        for action in (outbox_admin.read, outbox_admin.retry):
+            with pytest.raises(ActionRefused) as refused:
+                action(UnitOfWork(), bad, staff=clerk)
+            assert refused.value.refusal.code == ErrorCode.EMAIL_NOT_FOUND
 
 
 def test_a_failed_email_is_retried_and_reaches_the_client_once_the_mail_server_is_back(confirmed):
