@@ -23,6 +23,7 @@ from storefront.domain.order_status import OrderStatus
 from storefront.services import audit, order_events, outbox
 from storefront.services.documents import order_document
 from storefront.services.order_admin import ActionRefused
+from storefront.services.row_ids import is_row_id
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -31,13 +32,6 @@ STATUSES = ("pending", "sent", "failed")
 CONFIRMATION = "order_confirmation"
 # An order's confirmation exists once the card is held; before that there is nothing to confirm again.
 CONFIRMED = frozenset(OrderStatus) - {OrderStatus.PENDING_PAYMENT}
-
-
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number names no row (PostgreSQL would refuse to compare)
-
-
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _now(at: datetime | None) -> datetime:
@@ -110,7 +104,7 @@ class EmailView:
 def read(uow: UnitOfWork, email_id: object, *, staff: StaffIdentity, ip: str = "",
          at: datetime | None = None) -> EmailView:
     """One message as sent (or to be sent); audited, since it shows the client's personal data."""
-    if not _is_id(email_id):
+    if not is_row_id(email_id):
         raise ActionRefused(ErrorCode.EMAIL_NOT_FOUND)
     with uow:
         s = uow.session
@@ -129,7 +123,7 @@ def read(uow: UnitOfWork, email_id: object, *, staff: StaffIdentity, ip: str = "
 def retry(uow: UnitOfWork, email_id: object, *, staff: StaffIdentity, ip: str = "", at: datetime | None = None) -> None:
     """A failed message goes back in the queue for one more attempt now (the worker sends it)."""
     at = _now(at)
-    if not _is_id(email_id):
+    if not is_row_id(email_id):
         raise ActionRefused(ErrorCode.EMAIL_NOT_FOUND)
     with uow:
         s = uow.session

@@ -62,6 +62,7 @@ from storefront.services.documents import order_document
 from storefront.services.holds import with_vat
 from storefront.services.order_admin import ActionRefused
 from storefront.services.payment import gateway
+from storefront.services.row_ids import is_row_id
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -234,7 +235,7 @@ def approve_refund(uow: UnitOfWork, refund_id: int, *, staff: StaffIdentity, ip:
     refusal: tuple[ErrorCode, dict[str, object], int | None, str] | None = None
     with uow:
         s = uow.session
-        row = s.get(RefundRecord, refund_id) if isinstance(refund_id, int) else None
+        row = s.get(RefundRecord, refund_id) if is_row_id(refund_id) else None
         if row is None:
             raise ActionRefused(ErrorCode.REFUND_NOT_FOUND)
         order = s.get(Order, row.order_id)

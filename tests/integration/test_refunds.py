@@ -257,6 +257,9 @@ def test_above_the_threshold_a_second_finance_user_must_approve_never_the_same(c
     assert ledger(reference) == []
     assert refused(lambda: refunds.approve_refund(UnitOfWork(), outcome.refund_id, staff=staff_member(Role.FINANCE),
                                                   gw=stripe_gateway)) == ErrorCode.REFUND_NOT_AWAITING_APPROVAL
+    for unknown in (0, -1, 2**31, 10**12, True, "1"):  # no row; beyond INTEGER, PostgreSQL would refuse the query
+        assert refused(lambda: refunds.approve_refund(UnitOfWork(), unknown, staff=second,
+                                                      gw=stripe_gateway)) == ErrorCode.REFUND_NOT_FOUND
 
 
 def test_below_the_threshold_finance_refunds_at_once(captured_order, stripe_gateway):
