@@ -33,6 +33,7 @@ from storefront.rules import load
 from storefront.services import audit
 from storefront.services import terms as terms_service
 from storefront.services.order_admin import ActionRefused
+from storefront.services.row_ids import is_row_id
 from storefront.services.seed import terms_hash
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
@@ -158,7 +159,7 @@ def _summary_of(row: TermsDraft) -> dict:
 
 
 def _draft(s: Session, draft_id: object, revision: object) -> TermsDraft:
-    row = s.get(TermsDraft, draft_id) if type(draft_id) is int else None
+    row = s.get(TermsDraft, draft_id) if is_row_id(draft_id) else None
     if row is None:
         raise ActionRefused(ErrorCode.TERMS_DRAFT_NOT_FOUND)
     if type(revision) is not int or row.revision != revision:
@@ -309,7 +310,7 @@ def versions(uow: UnitOfWork, at: datetime | None = None) -> list[VersionRow]:
 
 def draft(uow: UnitOfWork, draft_id: object) -> DraftView | None:
     with uow.reading() as s:
-        row = s.get(TermsDraft, draft_id) if type(draft_id) is int else None
+        row = s.get(TermsDraft, draft_id) if is_row_id(draft_id) else None
         return DraftView(row.id, row.revision, row.version, row.title, row.body) if row else None
 
 
@@ -321,7 +322,7 @@ def draft_preview(found: DraftView) -> terms_service.TermsView:
 def version_preview(uow: UnitOfWork, version_id: object) -> terms_service.TermsView | None:
     """A published version as clients read it, also before it takes effect (staff only)."""
     with uow.reading() as s:
-        row = s.get(TermsVersion, version_id) if type(version_id) is int else None
+        row = s.get(TermsVersion, version_id) if is_row_id(version_id) else None
     if row is None:
         return None
     return terms_service.text_view(row.id, row.version, row.title, merchant_time(row.published_at), row.content_hash,

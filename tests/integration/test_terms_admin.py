@@ -169,6 +169,11 @@ def test_an_edit_refused_or_made_on_a_stale_revision_leaves_the_draft_as_it_was(
         assert stale.value.refusal.code is ErrorCode.TERMS_DRAFT_CHANGED
     assert terms_admin.draft(UnitOfWork(), draft.id).title == "Colleague's"
     assert _counts()[:2] == before[:2]
+    for unknown in (0, -1, 2**31, 2**62, True, "1"):  # no row; beyond INTEGER, PostgreSQL would refuse the query
+        assert terms_admin.draft(UnitOfWork(), unknown) is None
+        assert terms_admin.version_preview(UnitOfWork(), unknown) is None
+        with pytest.raises(ActionRefused):
+            terms_admin.delete_draft(UnitOfWork(), unknown, 1, staff=admin)
 
 
 # -- publishing -----------------------------------------------------------------------------------
