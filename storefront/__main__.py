@@ -27,10 +27,23 @@ def seed(_args) -> None:
 
 
 def sanctions_load(args) -> None:
-    from storefront.adapters.sanctions_csv import load_sdn
-    from storefront.services.sanctions import replace_list
+    """The published files read strictly (services/sanctions_admin.py): a malformed or truncated file is refused
+    with its line and the list in force stays; an import records its version and screens open orders again."""
+    from storefront.domain.errors import message
+    from storefront.services.order_admin import ActionRefused
+    from storefront.services.sanctions_admin import import_list
+    from storefront.services.unit_of_work import UnitOfWork
 
-    print(f"loaded {replace_list(load_sdn(args.sdn, args.alt))} SDN entries")
+    try:
+        result = import_list(UnitOfWork(), staff=None, sdn=args.sdn.read_bytes(),
+                             alt=args.alt.read_bytes() if args.alt else None,
+                             add=args.add.read_bytes() if args.add else None, published=args.published or "",
+                             via="command")
+    except ActionRefused as refused:
+        raise SystemExit(f"sanctions load: {message(refused.refusal.code, **refused.refusal.params)}") from None
+    print(f"loaded {result.entry_count} SDN entries (version {result.version_id}); "
+          f"{result.rescreened} open orders screened again, {len(result.flagged)} newly matching: "
+          + (", ".join(result.flagged) or "none"))
 
 
 def jobs_run(_args) -> None:
@@ -161,9 +174,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=serve)
     sanctions = sub.add_parser("sanctions", help="OFAC SDN list").add_subparsers(dest="action", required=True)
-    p = sanctions.add_parser("load", help="replace the SDN list with the published sdn.csv (and alt.csv)")
+    p = sanctions.add_parser("load", help="replace the SDN list with the published sdn.csv (and alt.csv, add.csv); "
+                                          "open orders are screened again")
     p.add_argument("sdn", type=Path)
     p.add_argument("alt", type=Path, nargs="?")
+    p.add_argument("--add", type=Path, help="the published add.csv (addresses shown to compliance)")
+    p.add_argument("--published", help="the list's publication date, YYYY-MM-DD")
     p.set_defaults(func=sanctions_load)
     jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(dest="action", required=True)
     jobs.add_parser("run", help="one round: cancel unpaid orders past their deadline, send due emails (for cron)"

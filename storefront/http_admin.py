@@ -20,7 +20,7 @@ from starlette.routing import Route
 from storefront.domain.client_ip import client_ip, parse_networks
 from storefront.domain.errors import ErrorCode
 from storefront.http_headers import allowed_origins
-from storefront.services import staff
+from storefront.services import order_export, staff
 from storefront.services.staff_cookies import ENROL_COOKIE, SESSION_COOKIE, cookie_value
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.settings import get_settings
@@ -137,8 +137,31 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+async def export_orders(request: Request) -> Response:
+    """The CSV of an order export link (services/order_export.py): the staff cookie, the session the link was
+    issued to, its freshness and the role are all checked again here; every download is audited."""
+    headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+    if not same_origin(request):
+        return Response("cross-origin request refused", status_code=403, headers=headers)
+    token = cookie_value(request.headers.get("cookie", ""), SESSION_COOKIE)
+    identity = await run_in_threadpool(staff.session_for, UnitOfWork(), token) if token else None
+    if identity is None:
+        return _back(LOGIN_PAGE, ErrorCode.STAFF_SIGNED_OUT)
+    try:
+        filters = order_export.read_link(request.query_params.get("v"), request.query_params.get("t"),
+                                         staff=identity)
+        body = await run_in_threadpool(order_export.orders_csv, UnitOfWork(), filters, staff=identity,
+                                       ip=_ip(request))
+    except staff.StaffError as exc:
+        status = 403 if exc.code == ErrorCode.STAFF_FORBIDDEN else 410
+        return Response(exc.refusal.message, status_code=status, media_type="text/plain", headers=headers)
+    headers["content-disposition"] = f'attachment; filename="{order_export.filename()}"'
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
 ROUTES = [
     Route("/api/admin/session", sign_in, methods=["POST"]),
+    Route("/api/admin/orders.csv", export_orders, methods=["GET"]),
     Route("/api/admin/enrol", enrol, methods=["POST"]),
     Route("/api/admin/sign-out", sign_out, methods=["POST"]),
 ]

@@ -41,6 +41,9 @@ def admin_frame(state, *children: rx.Component) -> rx.Component:
                     rx.cond(state.granted.contains("emails.view"), rx.link("Emails", href=routes.ADMIN_EMAILS, size="3")),
                     rx.cond(state.granted.contains("audit.view"), rx.link("Audit log", href=routes.ADMIN_AUDIT, size="3")),
                     rx.cond(state.granted.contains("terms.manage"), rx.link("Terms", href=routes.ADMIN_TERMS, size="3")),
+                    rx.cond(state.granted.contains("compliance.review"),
+                            rx.link("Sanctions", href=routes.ADMIN_SANCTIONS, size="3")),
+                    rx.cond(state.granted.contains("staff.manage"), rx.link("Staff", href=routes.ADMIN_STAFF, size="3")),
                     spacing="4", align="center", wrap="wrap",
                 ),
                 rx.flex(

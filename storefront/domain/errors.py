@@ -94,6 +94,16 @@ class ErrorCode(StrEnum):
     STAFF_EMAIL_TAKEN = "staff_email_taken"
     STAFF_ROLE_UNKNOWN = "staff_role_unknown"
     STAFF_PASSWORD_TOO_SHORT = "staff_password_too_short"
+    STAFF_PASSWORD_TOO_LONG = "staff_password_too_long"
+    STAFF_NOT_FOUND = "staff_not_found"
+    STAFF_SELF_DISABLE = "staff_self_disable"
+    STAFF_LAST_ADMIN = "staff_last_admin"
+    STAFF_ALREADY_DISABLED = "staff_already_disabled"
+    STAFF_ROLE_UNCHANGED = "staff_role_unchanged"
+    STAFF_NO_SECOND_FACTOR = "staff_no_second_factor"
+    # back office: order exports
+    EXPORT_LINK_INVALID = "export_link_invalid"
+    EXPORT_LINK_EXPIRED = "export_link_expired"
     # back office: refunds
     REFUND_NOTHING_CAPTURED = "refund_nothing_captured"
     REFUND_OVER_REFUNDABLE = "refund_over_refundable"
@@ -120,6 +130,14 @@ class ErrorCode(StrEnum):
     EMAIL_NOT_FOUND = "email_not_found"
     EMAIL_NOT_FAILED = "email_not_failed"
     CONFIRMATION_NOT_SENT = "confirmation_not_sent"
+    # back office: the sanctions list (PAY-7)
+    SANCTIONS_FILE_MISSING = "sanctions_file_missing"
+    SANCTIONS_FILE_UNKNOWN = "sanctions_file_unknown"
+    SANCTIONS_FILE_TOO_LARGE = "sanctions_file_too_large"
+    SANCTIONS_FILE_EMPTY = "sanctions_file_empty"
+    SANCTIONS_FILE_TRUNCATED = "sanctions_file_truncated"
+    SANCTIONS_FILE_MALFORMED = "sanctions_file_malformed"
+    SANCTIONS_PUBLISHED_INVALID = "sanctions_published_invalid"
     # back office: terms versions (GTC-1.4)
     TERMS_LABEL_INVALID = "terms_label_invalid"
     TERMS_LABEL_TAKEN = "terms_label_taken"
@@ -240,6 +258,18 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.STAFF_EMAIL_TAKEN: "A staff account with this email address exists already.",
     ErrorCode.STAFF_ROLE_UNKNOWN: "Please choose a role from the list.",
     ErrorCode.STAFF_PASSWORD_TOO_SHORT: "Please choose a password of at least {length} characters.",
+    ErrorCode.STAFF_PASSWORD_TOO_LONG: "Please choose a password of at most {length} characters.",
+    ErrorCode.STAFF_NOT_FOUND: "This staff account does not exist.",
+    ErrorCode.STAFF_SELF_DISABLE: "You cannot disable your own account; another administrator can.",
+    ErrorCode.STAFF_LAST_ADMIN: "This is the last active administrator: make another account an administrator "
+                                "first.",
+    ErrorCode.STAFF_ALREADY_DISABLED: "This account is disabled already.",
+    ErrorCode.STAFF_ROLE_UNCHANGED: "This account has this role already.",
+    ErrorCode.STAFF_NO_SECOND_FACTOR: "This account has no second factor to reset.",
+    ErrorCode.EXPORT_LINK_INVALID: "This download link is not valid for your session. Please export again from "
+                                   "the order list.",
+    ErrorCode.EXPORT_LINK_EXPIRED: "This download link has expired (links last {minutes} minutes). Please export "
+                                   "again from the order list.",
     ErrorCode.REFUND_NOTHING_CAPTURED: "Nothing has been charged on this order, so there is nothing to refund "
                                        "(a hold is released, never refunded).",
     ErrorCode.REFUND_OVER_REFUNDABLE: "This refund ({amount}) is more than what can still be refunded "
@@ -272,6 +302,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.EMAIL_NOT_FAILED: "Only a failed email can be retried (this one is {status}); pending emails are sent "
                                 "by the outbox on their own.",
     ErrorCode.CONFIRMATION_NOT_SENT: "This order has no confirmation yet: it is confirmed once the card is authorised.",
+    ErrorCode.SANCTIONS_FILE_MISSING: "Please choose the list's sdn.csv (alt.csv and add.csv with it).",
+    ErrorCode.SANCTIONS_FILE_UNKNOWN: "Only the list's sdn.csv, alt.csv and add.csv can be imported (not {file}).",
+    ErrorCode.SANCTIONS_FILE_TOO_LARGE: "{file} is larger than {limit} MB: is it the SDN list? Nothing was imported.",
+    ErrorCode.SANCTIONS_FILE_EMPTY: "{file} is empty. Nothing was imported; the list in force stays.",
+    ErrorCode.SANCTIONS_FILE_TRUNCATED: "{file} is cut short: it stops at line {line} without the end-of-file mark "
+                                        "the published files carry. Download it again; the list in force stays.",
+    ErrorCode.SANCTIONS_FILE_MALFORMED: "{file}, line {line}: {reason}. Nothing was imported; the list in force "
+                                        "stays.",
+    ErrorCode.SANCTIONS_PUBLISHED_INVALID: "Please give the publication date as YYYY-MM-DD, or leave it empty.",
     ErrorCode.TERMS_LABEL_INVALID: "A version label is 1 to 20 letters, digits, dots, dashes or underscores, "
                                    "starting with a letter or digit (for example 2026-07).",
     ErrorCode.TERMS_LABEL_TAKEN: "Version {version} already exists, published or as a draft: choose another label.",

@@ -1,3 +1,4 @@
 """Pages: layout and components only; every rule lives in services and domain."""
 
-from storefront.pages import admin, admin_outbox, admin_terms, cart, checkout, home, order, product, terms, watches  # noqa: F401  (registers the routes)
+from storefront.pages import admin, admin_outbox, admin_staff, admin_terms, cart, checkout, home, order, product, terms, watches  # noqa: F401  (registers the routes)
+from storefront.pages import admin_sanctions  # noqa: F401,E402  (the sanctions page, issue 10 § 3)

@@ -27,6 +27,7 @@ from storefront.state.admin import (
     StaffSignInState,
 )
 from storefront.state.admin_auth import AdminState
+from storefront.state.admin_staff import AdminOrderExportState
 
 
 def admin_page(route: str, title: str, on_load: list):
@@ -168,6 +169,18 @@ def order_filters() -> rx.Component:
     )
 
 
+def export_link() -> rx.Component:
+    """ "Export CSV": a download link for the filter applied, valid a few minutes and for this session only."""
+    e = AdminOrderExportState
+    return rx.flex(
+        rx.button("Export CSV", on_click=e.export_csv, variant="soft", id="export-orders"),
+        rx.cond(e.export_url != "",
+                rx.el.a("Download the CSV of the filter applied (valid ", e.export_minutes, " minutes)",
+                        href=e.export_url, id="export-download", download="orders.csv")),
+        spacing="3", align="center", wrap="wrap",
+    )
+
+
 @admin_page(routes.ADMIN_ORDERS, "Orders", [AdminOrdersState.load])
 def orders() -> rx.Component:
     s = AdminOrdersState
@@ -175,6 +188,7 @@ def orders() -> rx.Component:
         AdminState,
         rx.heading("Orders", as_="h1", size="6"),
         order_filters(),
+        export_link(),
         rx.box(
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
@@ -343,6 +357,42 @@ def compliance_review() -> rx.Component:
     )
 
 
+def sdn_comparison() -> rx.Component:
+    """The client's data beside the SDN entry the screening matched (PAY-7), for the compliance role."""
+    s = AdminOrderState
+    d, m = s.detail, s.sdn_match
+    return rx.card(
+        rx.flex(
+            rx.heading("Screening match", as_="h2", size="4"),
+            rx.text("Matched ", m.matched_name, " at ", m.score, " (", m.verdict, ")", size="2"),
+            rx.grid(
+                rx.flex(
+                    rx.text("Client", weight="bold"),
+                    rx.text(d.customer["name"], id="sdn-client-name"),
+                    rx.text("Born ", d.customer["birth_date"], size="2"),
+                    rx.text("Delivery: ", d.customer["shipping_address"], size="2"),
+                    rx.text("Billing: ", d.customer["billing_address"], size="2"),
+                    rx.text("Country ", d.country, size="2"),
+                    direction="column", spacing="1",
+                ),
+                rx.flex(
+                    rx.text("SDN entry ", m.uid, " · ", m.kind, weight="bold"),
+                    rx.text(m.name, id="sdn-entry-name"),
+                    rx.text("Aliases: ", rx.cond(m.aliases.length() > 0, m.aliases.join("; "), "none"), size="2",
+                            id="sdn-entry-aliases"),
+                    rx.text("Addresses: ", rx.cond(m.addresses.length() > 0, m.addresses.join("; "), "none listed"),
+                            size="2", id="sdn-entry-addresses"),
+                    rx.text("Programme: ", m.programs, size="2", id="sdn-entry-programme"),
+                    direction="column", spacing="1",
+                ),
+                columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%",
+            ),
+            direction="column", spacing="3",
+        ),
+        id="sdn-comparison",
+    )
+
+
 def order_actions() -> rx.Component:
     s = AdminOrderState
     return rx.flex(
@@ -383,6 +433,7 @@ def order() -> rx.Component:
                     order_actions(),
                     rx.cond(s.granted.contains("compliance.review") & (d.status == "compliance_review"),
                             compliance_review()),
+                    rx.cond(s.granted.contains("compliance.review") & s.sdn_match, sdn_comparison()),
                     rx.cond(s.granted.contains("orders.ship")
                             & ((d.status == "approved") | (d.status == "partially_shipped")), ship_form()),
                     rx.cond(s.granted.contains("orders.mark_unavailable")

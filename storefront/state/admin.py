@@ -26,11 +26,13 @@ from storefront.services import (
     jobs,
     order_admin,
     refunds,
+    sanctions_admin,
     shipping_admin,
     staff,
     unavailable_items,
 )
 from storefront.services.jobs import JobStatus
+from storefront.services.sanctions_admin import MatchedEntry
 from storefront.services.admin_orders import OrderDetail, OrderFilters, OrderRow, Queue
 from storefront.services.staff import StaffError, StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
@@ -176,6 +178,7 @@ class AdminOrdersState(AdminState):
 
 class AdminOrderState(AdminState):
     detail: OrderDetail | None = None
+    sdn_match: MatchedEntry | None = None  # the listed entry the screening matched, for the compliance role
     not_found: bool = False
     notice: str = ""
     notice_code: str = ""
@@ -187,6 +190,8 @@ class AdminOrderState(AdminState):
         personal = allowed(identity.role, "customers.view_personal_data")
         self.detail = admin_orders.order_detail(UnitOfWork(), self._reference(), with_personal_data=personal)
         self.not_found = self.detail is None
+        self.sdn_match = (sanctions_admin.matched_entry_of(UnitOfWork(), self._reference())
+                          if self.detail is not None and allowed(identity.role, "compliance.review") else None)
         if self.detail is not None and personal:
             audit.record_now(UnitOfWork(), staff=identity, action="customers.view_personal_data", outcome="done",
                              order_id=self.detail.order_id, subject=f"order:{self.detail.reference}",

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import reflex as rx
 import sqlalchemy
 from reflex.state import (
     FrontendEventExceptionState,
@@ -42,6 +43,8 @@ from storefront.state.admin import (
     StaffSignInState,
 )
 from storefront.state.admin_outbox import AdminOutboxState
+from storefront.state.admin_staff import AdminOrderExportState, AdminStaffState
+from storefront.state.admin_sanctions import AdminSanctionsState
 from storefront.state.admin_terms import AdminTermsState
 from storefront.state.cart import CartState
 from storefront.state.catalogue import HomeState, ListingState, ProductState
@@ -258,6 +261,26 @@ HANDLERS: dict[tuple[type, str], Cases] = {
                                        crafted=[({"email_id": [1, 2]}, refused), ({"email_id": 0}, to_sign_in)]),
     (AdminOutboxState, "resend_confirmation"): Cases(page="/admin/emails", ok={"form_data": {"reference": "VX-NOPE"}},
                                                      crafted=[({"form_data": {"reference": PROBE_EMAIL}}, to_sign_in)]),
+    (AdminStaffState, "load"): Cases(page="/admin/staff", crafted=[({}, to_sign_in)]),
+    (AdminStaffState, "create"): Cases(page="/admin/staff", ok={"form_data": {"email": PROBE_EMAIL, "role": "viewer",
+                                                                            "password": f"pw-{MARK}"}}, crafted=[
+        ({"form_data": {"email": PROBE_EMAIL, "role": "admin", "password": MARK * 3, "full_name": PROBE_NAME}},
+         to_sign_in),
+        ({"form_data": {"email": [PROBE_EMAIL], "role": {"$ne": ""}, "password": None}}, to_sign_in),
+        ({"form_data": {"password": HUGE}}, refused),
+    ]),
+    (AdminStaffState, "disable"): Cases(page="/admin/staff", ok={"staff_id": 1},
+                                        crafted=[({"staff_id": "1 OR 1=1"}, refused), ({"staff_id": -1}, to_sign_in)]),
+    (AdminStaffState, "enable"): Cases(page="/admin/staff", ok={"staff_id": 1},
+                                       crafted=[({"staff_id": [1, 2]}, refused), ({"staff_id": 2**62}, to_sign_in)]),
+    (AdminStaffState, "change_role"): Cases(page="/admin/staff", ok={"form_data": {"staff_id": "1", "role": "admin"}},
+                                            crafted=[({"form_data": {"staff_id": "1 OR 1=1", "role": "x" * 500}},
+                                                      to_sign_in),
+                                                     ({"form_data": {"role": HUGE}}, refused)]),
+    (AdminStaffState, "reset_second_factor"): Cases(page="/admin/staff", ok={"staff_id": 1},
+                                                    crafted=[({"staff_id": "x" * 20_000}, refused),
+                                                             ({"staff_id": 0}, to_sign_in)]),
+    (AdminOrderExportState, "export_csv"): Cases(page="/admin/orders", crafted=[({}, to_sign_in)]),
     (AdminAuditState, "load"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
     (AdminAuditState, "apply_filters"): Cases(page="/admin/audit", ok={"form_data": {"outcome": ""}}, crafted=[
         ({"form_data": {"staff_id": "1 OR 1=1", "reference": PROBE_EMAIL}}, to_sign_in),
@@ -278,6 +301,16 @@ HANDLERS: dict[tuple[type, str], Cases] = {
                                                                  "immediately": "on"}}, to_sign_in)]),
     (AdminTermsState, "preview_version"): Cases(page="/admin/terms", ok={"version_id": 1},
                                                 crafted=[({"version_id": 2**62}, to_sign_in)]),
+    (AdminSanctionsState, "load"): Cases(page="/admin/sanctions", crafted=[({}, to_sign_in)]),
+    (AdminSanctionsState, "set_published"): Cases(page="/admin/sanctions", ok={"value": "2026-11-20"}, crafted=[
+        ({"value": "9999-99-99' OR 1=1"}, to_sign_in), ({"value": ["2026-11-20"]}, refused), ({"value": HUGE}, refused),
+    ]),
+    # The upload handler over the socket: no JSON value is a file, so only an empty list reaches it (and its
+    # permission check); its HTTP endpoint is tested in tests/e2e/test_admin_sanctions_e2e.py.
+    (AdminSanctionsState, "import_files"): Cases(page="/admin/sanctions", ok={"files": []}, crafted=[
+        ({"files": []}, to_sign_in), ({"files": [{"name": "sdn.csv", "content": "1,x"}]}, refused),
+        ({"files": "sdn.csv"}, refused), ({"files": [HUGE]}, refused),
+    ]),
     (StaffSignInState, "load_sign_in"): Cases(page="/admin/login?error=" + "9" * 300 + "&retry=" + "x" * 300,
                                               crafted=[({}, answered)]),
     (StaffSignInState, "load_enrolment"): Cases(page="/admin/enrol", crafted=[({}, to_sign_in)]),
@@ -382,6 +415,8 @@ WRONG_VALUES: list[tuple[Any, list]] = [
     (dict[str, Any] | None, ["x", 7, [], True, WIDE]),
     (dict[str, Any], [None, "x", 7, [], True, WIDE]),
     (list[str] | None, ["x", 7, [1], {}, [HUGE]]),
+    # an upload handler's files: no JSON value sent over the socket is an uploaded file
+    (list[rx.UploadFile], [None, "sdn.csv", 7, {}, ["sdn.csv"], [{"filename": "sdn.csv"}], [HUGE]]),
 ]
 
 
@@ -745,6 +780,14 @@ HTTP_CASES: dict[tuple[str, str], list[tuple[str, str, bytes | None, dict | None
         ("POST", "/api/admin/enrol", b"otp=123456", {**FORM, **FOREIGN}, lambda s: s == 403),
         ("POST", "/api/admin/enrol", b"otp=123456", {**FORM, **OWN, "Cookie": f"vx_staff_enrol={MARK}"},
          lambda s: s == 200),
+    ],
+    # The order export: another site is refused; without a session, back to sign in (followed here to that page).
+    ("GET", "/api/admin/orders.csv"): [
+        ("GET", f"/api/admin/orders.csv?v=x&t={MARK}", None, FOREIGN, lambda s: s == 403),
+        ("GET", f"/api/admin/orders.csv?v=x&t={MARK}", None, {**OWN, "Cookie": f"vx_staff={MARK}"},
+         lambda s: s == 200),
+        ("GET", "/api/admin/orders.csv?v=" + "x" * 5000 + f"&t={MARK}", None, OWN, lambda s: s == 200),
+        ("POST", "/api/admin/orders.csv", b"v=x", {**FORM, **OWN}, lambda s: s in (404, 405)),
     ],
     ("POST", "/api/admin/sign-out"): [
         ("POST", "/api/admin/sign-out", b"everywhere=1", {**FORM, **FOREIGN}, lambda s: s == 403),
