@@ -163,10 +163,9 @@ def authorize(uow: UnitOfWork, reference: str, token: str, *, browser: str | Non
     that placed it (None for staff and jobs, which are authorized elsewhere).
     """
     at = at or _now()
-    if not isinstance(token, str) or not token.startswith("tok_") or len(token) > 100:
-        return PaymentOutcome("declined", ErrorCode.CARD_UNREADABLE)
-    if not abuse_limits.payment_attempt_allowed(ip):
-        return PaymentOutcome("declined", ErrorCode.TOO_MANY_PAYMENT_ATTEMPTS)
+    refused = card_attempt_refused(token, ip)
+    if refused:
+        return refused
     claimed = _claim(uow, reference, browser, at)
     if claimed.refused:
         return claimed.refused
@@ -204,6 +203,16 @@ def authorize(uow: UnitOfWork, reference: str, token: str, *, browser: str | Non
         return PaymentOutcome("error", ErrorCode.PAYMENT_NO_ANSWER)
     return _finish(uow, claim_id, auth, at, customer_id=saved.customer_id, card_id=saved.card_id,
                    brand=saved.brand, last4=saved.last4, gw=gw)
+
+
+def card_attempt_refused(token: object, ip: str) -> PaymentOutcome | None:
+    """Before any card attempt (checkout or re-authorisation): a Stripe.js token id, and not too many
+    attempts from this address."""
+    if not isinstance(token, str) or not token.startswith("tok_") or len(token) > 100:
+        return PaymentOutcome("declined", ErrorCode.CARD_UNREADABLE)
+    if not abuse_limits.payment_attempt_allowed(ip):
+        return PaymentOutcome("declined", ErrorCode.TOO_MANY_PAYMENT_ATTEMPTS)
+    return None
 
 
 class BrandRefused(Exception):

@@ -33,7 +33,7 @@ from storefront.domain.order_status import HOLD_NEEDED, PaymentStatus
 from storefront.domain.policy import policy
 from storefront.services import abuse_limits, hold_renewal, holds, links, order_events
 from storefront.services.order_admin import live_holds
-from storefront.services.payment import BrandRefused, PaymentOutcome, gateway, save_accepted_card
+from storefront.services.payment import BrandRefused, PaymentOutcome, card_attempt_refused, gateway, save_accepted_card
 from storefront.services.unit_of_work import UnitOfWork
 
 REASON = "client_reauthorization"
@@ -139,10 +139,9 @@ def authorize(uow: UnitOfWork, reference: str, link_token: str, card_token: str,
               at: datetime | None = None, gw: StripeGateway | None = None) -> PaymentOutcome:
     """Hold what is still to be charged on the card behind a Stripe.js token (card data never reaches us)."""
     at = _now(at)
-    if not isinstance(card_token, str) or not card_token.startswith("tok_") or len(card_token) > 100:
-        return PaymentOutcome("declined", ErrorCode.CARD_UNREADABLE)
-    if not abuse_limits.payment_attempt_allowed(ip):
-        return PaymentOutcome("declined", ErrorCode.TOO_MANY_PAYMENT_ATTEMPTS)
+    refused = card_attempt_refused(card_token, ip)
+    if refused:
+        return refused
     claimed = _claim(uow, reference, link_token, at)
     if claimed.refused:
         return claimed.refused
