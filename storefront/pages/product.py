@@ -17,12 +17,14 @@ def quantity_selector() -> rx.Component:
     return rx.form(rx.flex(
         rx.icon_button(rx.icon("minus"), on_click=ProductState.step(-1), variant="soft", aria_label="Fewer",
                        type="button"),
-        rx.el.input(
+        # Debounced: the field keeps what the shopper types while the server's answer is on its way (a bare
+        # controlled input snaps back to the server's last value, so a slow answer undid a digit just typed).
+        rx.debounce_input(rx.el.input(
             value=ProductState.quantity, on_change=ProductState.set_quantity, type="number", min=1,
             max=p.max_quantity, id="quantity", name="quantity", aria_label="Quantity", input_mode="numeric",
             style={"width": "4rem", "textAlign": "center", "padding": "0.4rem", "borderRadius": "6px",
                    "border": "1px solid var(--gray-7)"},
-        ),
+        ), debounce_timeout=300),
         rx.icon_button(rx.icon("plus"), on_click=ProductState.step(1), variant="soft", aria_label="More",
                        type="button"),
         rx.button("Add to cart", size="3", id="add-to-cart", type="submit", disabled=p.max_quantity < 1),
