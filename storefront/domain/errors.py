@@ -138,6 +138,15 @@ class ErrorCode(StrEnum):
     SANCTIONS_FILE_TRUNCATED = "sanctions_file_truncated"
     SANCTIONS_FILE_MALFORMED = "sanctions_file_malformed"
     SANCTIONS_PUBLISHED_INVALID = "sanctions_published_invalid"
+    DESTINATION_COUNTRY_UNKNOWN = "destination_country_unknown"
+    DESTINATION_REGION_INVALID = "destination_region_invalid"
+    DESTINATION_REGION_UNMATCHABLE = "destination_region_unmatchable"
+    DESTINATION_NAME_INVALID = "destination_name_invalid"
+    DESTINATION_PROGRAMME_INVALID = "destination_programme_invalid"
+    DESTINATION_PREFIX_INVALID = "destination_prefix_invalid"
+    DESTINATION_PLACES_INVALID = "destination_places_invalid"
+    DESTINATION_EXISTS = "destination_exists"
+    DESTINATION_NOT_FOUND = "destination_not_found"
     # back office: terms versions (GTC-1.4)
     TERMS_LABEL_INVALID = "terms_label_invalid"
     TERMS_LABEL_TAKEN = "terms_label_taken"
@@ -311,6 +320,20 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SANCTIONS_FILE_MALFORMED: "{file}, line {line}: {reason}. Nothing was imported; the list in force "
                                         "stays.",
     ErrorCode.SANCTIONS_PUBLISHED_INVALID: "Please give the publication date as YYYY-MM-DD, or leave it empty.",
+    ErrorCode.DESTINATION_COUNTRY_UNKNOWN: "Please give the country as its two-letter ISO code (for example CU).",
+    ErrorCode.DESTINATION_REGION_INVALID: "A region is its ISO 3166-2 code (for example UA-43), or empty to bar the "
+                                          "whole country.",
+    ErrorCode.DESTINATION_REGION_UNMATCHABLE: "No address of {country} names region {region}: give its postcode "
+                                              "prefixes or place names, or the addresses in it cannot be recognised.",
+    ErrorCode.DESTINATION_NAME_INVALID: "Please give the destination a name of at most {limit} characters.",
+    ErrorCode.DESTINATION_PROGRAMME_INVALID: "Please say which sanctions programme bars it (at most {limit} "
+                                             "characters).",
+    ErrorCode.DESTINATION_PREFIX_INVALID: "Postcode prefixes are digits only, separated by commas (for example "
+                                          "95, 96); \"{prefix}\" is not one.",
+    ErrorCode.DESTINATION_PLACES_INVALID: "Place names are separated by commas: at most {limit} of them, each at "
+                                          "most 80 characters.",
+    ErrorCode.DESTINATION_EXISTS: "{name} is barred already: change or remove that row instead.",
+    ErrorCode.DESTINATION_NOT_FOUND: "This destination is no longer listed; the list was changed meanwhile.",
     ErrorCode.TERMS_LABEL_INVALID: "A version label is 1 to 20 letters, digits, dots, dashes or underscores, "
                                    "starting with a letter or digit (for example 2026-07).",
     ErrorCode.TERMS_LABEL_TAKEN: "Version {version} already exists, published or as a draft: choose another label.",

@@ -74,13 +74,16 @@ S, P = OrderStatus, PaymentStatus
 
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING_PAYMENT: frozenset({S.AWAITING_APPROVAL, S.COMPLIANCE_REVIEW, S.CANCELLED}),
-    S.COMPLIANCE_REVIEW: frozenset({S.AWAITING_APPROVAL, S.CANCELLED}),
-    # back to pending_payment when a lapsed hold cannot be renewed and the client must pay again
-    S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.PENDING_PAYMENT, S.CANCELLED}),
+    # Cleared: to approval, or back to where a re-screening found it (REVIEW_RETURNS). Declined: cancelled; when
+    # part had shipped before, back to partially shipped and on to shipped with the rest cancelled
+    S.COMPLIANCE_REVIEW: frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.PARTIALLY_SHIPPED, S.CANCELLED}),
+    # back to pending_payment when a lapsed hold cannot be renewed and the client must pay again;
+    # to compliance review when a new sanctions list or destination matches it (PAY-7)
+    S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.PENDING_PAYMENT, S.COMPLIANCE_REVIEW, S.CANCELLED}),
     # cancelled after approval: an item proves unavailable, or a long delay and the client declines (GTC-3.2, 5.4)
-    S.APPROVED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLIANCE_REVIEW, S.CANCELLED}),
     # another partial shipment keeps the status; cancelling the rest ends it as shipped, what shipped stays sold
-    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLIANCE_REVIEW}),
     S.SHIPPED: frozenset(),
     S.CANCELLED: frozenset(),
 }
@@ -98,13 +101,16 @@ PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 
 FINAL = frozenset({S.APPROVED, S.PARTIALLY_SHIPPED, S.SHIPPED})
+# A re-screening match stops an open order wherever it stands (nothing approves or ships while compliance
+# looks); clearing it returns the order to the status it was found in, never further.
+REVIEW_RETURNS = frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.PARTIALLY_SHIPPED})
 # Paid for (held) and not yet wholly shipped or cancelled: the card must stay held for what remains (PAY-5).
 HOLD_NEEDED = frozenset({S.AWAITING_APPROVAL, S.COMPLIANCE_REVIEW, S.APPROVED, S.PARTIALLY_SHIPPED})
 
 CUSTOMER_LABELS: dict[OrderStatus, str] = {
     S.PENDING_PAYMENT: "Awaiting payment — your order is placed; your card has not been authorised yet",
-    S.COMPLIANCE_REVIEW: "Being reviewed — your card is authorised, not charged; "
-                         "we are completing our routine checks",
+    S.COMPLIANCE_REVIEW: "Being reviewed — we are completing our routine checks; "
+                         "nothing is charged to your card while we do",
     S.AWAITING_APPROVAL: "Awaiting approval — your card is authorised, not charged; "
                          "the order becomes final once we confirm it",
     S.APPROVED: "Confirmed — your order is final; your card is charged only when it ships",

@@ -43,6 +43,7 @@ PERMISSIONS: frozenset[str] = frozenset({
     "orders.mark_unavailable",
     "compliance.review",
     "sanctions.import",
+    "sanctions.destinations",
     "audit.view",
     "staff.manage",
     "terms.manage",

@@ -1,5 +1,5 @@
 """The sanctions list on the management page (issue 10 § 3, PAY-7): the version in force, the import of the
-published OFAC files, and the open orders a re-screening flagged that could not enter the compliance queue."""
+published OFAC files, the open orders a re-screening flagged, and the sanctioned destinations compliance keeps."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import reflex as rx
 from storefront import routes
 from storefront.components.admin_layout import admin_frame, data_table, field_row
 from storefront.pages.admin import admin_page
+from storefront.services.destinations_admin import DestinationView
 from storefront.services.sanctions_admin import FlaggedOrder
-from storefront.state.admin_sanctions import UPLOAD_ID, AdminSanctionsState
+from storefront.state.admin_sanctions import UPLOAD_ID, AdminDestinationsState, AdminSanctionsState
 
 COLUMNS = ("Order", "Status", "Matched entry", "Listed name", "Score", "Flagged")
+DESTINATION_COLUMNS = ("Country", "Region", "Name", "Programme", "Postcode prefixes", "Place names", "")
 
 
 def flagged_row(row: FlaggedOrder) -> rx.Component:
@@ -44,7 +46,77 @@ def version_card() -> rx.Component:
     )
 
 
-@admin_page(routes.ADMIN_SANCTIONS, "Sanctions", [AdminSanctionsState.load])
+def destination_row(row: DestinationView) -> rx.Component:
+    d = AdminDestinationsState
+    return rx.table.row(
+        rx.table.cell(row.country_name, " (", row.country, ")"), rx.table.cell(row.region),
+        rx.table.cell(row.name), rx.table.cell(rx.text(row.programme, size="1")),
+        rx.table.cell(row.postal_prefixes), rx.table.cell(row.place_count),
+        rx.table.cell(rx.cond(
+            d.granted.contains("sanctions.destinations"),
+            rx.flex(rx.button("Change", on_click=d.edit(row.id), size="2", variant="soft", class_name="edit-destination"),
+                    rx.button("Remove", on_click=d.remove(row.id), size="2", color_scheme="red", variant="soft",
+                              class_name="remove-destination"),
+                    spacing="2"),
+        )),
+        class_name="destination-row", data_country=row.country, data_region=row.region,
+    )
+
+
+def destination_field(label: str, name: str, control: rx.Component) -> rx.Component:
+    error = AdminDestinationsState.field_errors.get(name, "")
+    return rx.box(field_row(label, control),
+                  rx.cond(error != "", rx.text(error, color_scheme="red", size="2", role="alert",
+                                               id=f"destination-error-{name}")))
+
+
+def destination_form() -> rx.Component:
+    d = AdminDestinationsState
+    return rx.form(
+        rx.flex(
+            rx.heading(rx.cond(d.editing != 0, "Change the destination", "Add a destination"), as_="h3", size="3"),
+            rx.flex(
+                destination_field("Country (ISO code, e.g. CU)", "country",
+                                  rx.input(name="country", id="destination-country", max_length=2, required=True)),
+                destination_field("Region (ISO 3166-2, e.g. UA-43; empty: the whole country)", "region",
+                                  rx.input(name="region", id="destination-region", max_length=10)),
+                spacing="3", wrap="wrap",
+            ),
+            destination_field("Name", "name", rx.input(name="name", id="destination-name", max_length=120,
+                                                       required=True)),
+            destination_field("Sanctions programme", "programme",
+                              rx.text_area(name="programme", id="destination-programme", max_length=1000, rows="2")),
+            destination_field("Postcode prefixes (digits, separated by commas)", "postal_prefixes",
+                              rx.input(name="postal_prefixes", id="destination-postal_prefixes")),
+            destination_field("Place names (towns and the region's names in any script, separated by commas)",
+                              "places", rx.text_area(name="places", id="destination-places", rows="3")),
+            rx.flex(
+                rx.button(rx.cond(d.editing != 0, "Save the change", "Add"), type="submit", id="destination-save"),
+                rx.cond(d.editing != 0, rx.button("Cancel", type="button", variant="soft", on_click=d.new)),
+                spacing="2",
+            ),
+            direction="column", spacing="3",
+        ),
+        on_submit=d.save, reset_on_submit=False, id="destination-form",
+    )
+
+
+def destinations_section() -> rx.Component:
+    d = AdminDestinationsState
+    return rx.flex(
+        rx.heading("Sanctioned destinations", as_="h2", size="4"),
+        rx.text("No delivery to these places and no billing address in them (PAY-7). A change applies to the next "
+                "checkout at once; adding or changing a row screens every open order's addresses again, and an order "
+                "delivered or billed there stops in compliance review.", size="2"),
+        rx.cond(d.notice != "", rx.callout(d.notice, id="destinations-notice", data_code=d.notice_code, role="status",
+                                           color_scheme=rx.cond(d.notice_code == "done", "green", "red"))),
+        data_table(DESTINATION_COLUMNS, rx.foreach(d.rows, destination_row)),
+        rx.cond(d.granted.contains("sanctions.destinations"), rx.card(destination_form())),
+        direction="column", spacing="3", id="destinations",
+    )
+
+
+@admin_page(routes.ADMIN_SANCTIONS, "Sanctions", [AdminSanctionsState.load, AdminDestinationsState.load])
 def sanctions() -> rx.Component:
     s = AdminSanctionsState
     return admin_frame(
@@ -77,7 +149,9 @@ def sanctions() -> rx.Component:
             ),
         ),
         rx.heading("Flagged by re-screening", as_="h2", size="4"),
-        rx.text("Open orders a new list matched whose status cannot go back to compliance review (awaiting approval, "
-                "approved, partly shipped): review them before approving or shipping.", size="2"),
+        rx.text("Open orders a new list or destination matched, not yet decided: they wait in compliance review, where "
+                "nothing approves or ships them (an order not yet paid goes there once paid). Clearing one returns it "
+                "to where it stood.", size="2"),
         data_table(COLUMNS, rx.foreach(s.flagged, flagged_row)),
+        destinations_section(),
     )

@@ -23,7 +23,7 @@ from storefront.domain.compliance_review import clear_reason_from
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
-from storefront.services import audit, cancellations, holds, order_events, outbox
+from storefront.services import audit, cancellations, holds, order_events, outbox, rescreening
 from storefront.services.documents import order_document
 from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
@@ -115,7 +115,8 @@ def approve(uow: UnitOfWork, reference: str, *, staff: StaffIdentity, ip: str = 
 
 def clear_compliance(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdentity, ip: str = "",
                      at: datetime | None = None) -> None:
-    """PAY-7: a possible match that compliance finds is not the client goes on to approval, with why."""
+    """PAY-7: a possible match that compliance finds is not the client goes on, with why: to approval, or back
+    to where a re-screening stopped it (services/rescreening.py), never further."""
     at = _now(at)
     why = clear_reason_from(reason)
     if why is None:
@@ -125,18 +126,19 @@ def clear_compliance(uow: UnitOfWork, reference: str, reason: object, *, staff: 
         order = _order(s, reference)
         if order.status != OrderStatus.COMPLIANCE_REVIEW:
             raise ActionRefused(ErrorCode.NOT_IN_COMPLIANCE_REVIEW, status=order.status.replace("_", " "))
-        _move(s, order, OrderStatus.AWAITING_APPROVAL, at)
+        back = rescreening.status_found_in(order)
+        _move(s, order, back, at)
         s.add(order_events.compliance_cleared(order.id, at, f"staff:{staff.staff_id}", reason=why.value))
         audit.record(s, staff=staff, action="compliance.review", outcome="done", order_id=order.id,
                      subject=f"order:{order.reference}", before={"status": OrderStatus.COMPLIANCE_REVIEW.value},
-                     after={"status": OrderStatus.AWAITING_APPROVAL.value, "reason": why.value}, ip=ip, at=at)
+                     after={"status": back.value, "reason": why.value}, ip=ip, at=at)
         uow.commit()
 
 
 def decline_compliance(uow: UnitOfWork, reference: str, *, staff: StaffIdentity, ip: str = "",
                        at: datetime | None = None, gw: StripeGateway | None = None) -> None:
     """PAY-7: a match compliance confirms ends the order like any cancellation; the client is told only
-    that the order cannot be accepted."""
+    that the order cannot be accepted. What shipped before a re-screening found the match stays sold."""
     cancel(uow, reference, CancelReason.COMPLIANCE, staff=staff, ip=ip, at=at, gw=gw,
            only_from=OrderStatus.COMPLIANCE_REVIEW)
 
@@ -161,10 +163,16 @@ def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdent
             raise ActionRefused(ErrorCode.NOT_IN_COMPLIANCE_REVIEW, status=order.status.replace("_", " "))
         if order.status not in CANCELLABLE:
             raise ActionRefused(ErrorCode.NOT_CANCELLABLE, status=order.status.replace("_", " "))
-        before, actor = order.status, f"staff:{staff.staff_id}"
+        before, actor, ended = order.status, f"staff:{staff.staff_id}", OrderStatus.CANCELLED
         if order.status == OrderStatus.PENDING_PAYMENT:
             if not cancellations.cancel_unpaid(s, order.id, at, why.value, actor=actor, notify=False):
                 raise ActionRefused(ErrorCode.ORDER_CHANGED)
+        elif _shipped_any(s, order.id):  # stopped by compliance after part shipped: the rest is cancelled
+            _move(s, order, OrderStatus.PARTIALLY_SHIPPED, at)
+            _return_stock(s, order.id, at, cancel_lines=True)
+            s.add(order_events.cancelled(order.id, at, why.value, actor))
+            s.exec(update(Order).where(Order.id == order.id).values(status=OrderStatus.SHIPPED.value, updated_at=at))
+            ended = OrderStatus.SHIPPED
         else:
             _move(s, order, OrderStatus.CANCELLED, at)
             _return_stock(s, order.id, at)
@@ -176,18 +184,26 @@ def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdent
                 f"Your order {order.reference} has been cancelled", CLIENT_NOTICES[why], at)
         audit.record(s, staff=staff, action="orders.cancel", outcome="done", order_id=order.id,
                      subject=f"order:{order.reference}", before={"status": before},
-                     after={"status": OrderStatus.CANCELLED.value, "reason": why.value}, ip=ip, at=at)
+                     after={"status": ended.value, "reason": why.value}, ip=ip, at=at)
         uow.commit()
     for release in releases:
         holds.release(uow, order.id, release.authorization_id, release.intent_id, at, gw or gateway(),
                       reason="order_cancelled")
 
 
-def _return_stock(s: Session, order_id: int, at: datetime) -> None:
-    """Units still on hand go back: not what shipped, and not lines already cancelled as unavailable."""
+def _shipped_any(s: Session, order_id: int) -> bool:
+    return any(line.quantity_shipped > 0 for line in s.exec(select(OrderLine).where(OrderLine.order_id == order_id)))
+
+
+def _return_stock(s: Session, order_id: int, at: datetime, *, cancel_lines: bool = False) -> None:
+    """Units still on hand go back: not what shipped, and not lines already cancelled as unavailable
+    (`cancel_lines`: and the lines say so, for an order that stays partly sold)."""
     lines = s.exec(select(OrderLine).where(OrderLine.order_id == order_id)).all()
     back = {line.reference: line.quantity - line.quantity_shipped - line.quantity_cancelled for line in lines}
     for line in lines:
         if back[line.reference] > 0:
             s.exec(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + back[line.reference]))
+            if cancel_lines:
+                line.quantity_cancelled += back[line.reference]
+                s.add(line)
     s.add(order_events.stock_released(order_id, at, {ref: n for ref, n in back.items() if n > 0}))

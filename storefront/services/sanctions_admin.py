@@ -10,13 +10,8 @@ An accepted import replaces the list, records its version (publication date when
 how) and screens every open order (neither shipped nor cancelled) again against the new list, in ONE
 transaction: the list, its version, the orders' new screening and their history are all kept, or none.
 
-What a newly matching order becomes depends on where it stands (domain/order_status.py):
-- compliance_review: it is in the queue already; its screening and history are updated.
-- pending_payment (no hold yet): its screening is marked "possible", so the held payment sends it to
-  compliance_review instead of awaiting approval (services/payment.py), and a compliance_hold event is written.
-- awaiting_approval, approved, partially_shipped: the order lifecycle has no way back to compliance_review from
-  these, so the status stays; a compliance_hold event is written and the order is listed for compliance on
-  /admin/sanctions ("Flagged by re-screening") while it stays in one of these statuses.
+What a newly matching order becomes is services/rescreening.py's rule: it stops in compliance review wherever
+it stood, and clearing returns it there.
 """
 
 from __future__ import annotations
@@ -34,7 +29,7 @@ from storefront.adapters.tables import Order, SanctionsListVersion, SdnEntry as 
 from storefront.domain import screening
 from storefront.domain.errors import ErrorCode
 from storefront.domain.order_status import OrderStatus
-from storefront.services import audit, order_events, screening as screening_service
+from storefront.services import audit, rescreening
 from storefront.services.order_admin import ActionRefused
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
@@ -43,9 +38,8 @@ EOF_BYTE = "\x1a"
 NULL = "-0-"
 MAX_FILE_BYTES = 40 * 1024 * 1024  # the published sdn.csv is about 4 MB
 FIELDS = {"sdn.csv": 12, "alt.csv": 5, "add.csv": 6}
-OPEN = (OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW, OrderStatus.AWAITING_APPROVAL,
-        OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED)
-STAYS = frozenset({OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED})
+# flagged by a re-screening and not yet decided: in review, or waiting for the payment that sends it there
+UNDECIDED = (OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW)
 ACTION = "sanctions.import"
 
 
@@ -179,37 +173,6 @@ class ImportResult:
     flagged: list[str]  # references of the open orders newly matching
 
 
-def _names(order: Order) -> list[str]:
-    return [n for n in (order.full_name, (order.shipping_address or {}).get("name", ""),
-                        (order.billing_address or {}).get("name", "")) if n]
-
-
-def _rescreen(s: Session, prepared: screening.PreparedList, version_id: int, at: datetime) -> tuple[int, list[str]]:
-    rank = {screening.Verdict.MATCH: 2, screening.Verdict.POSSIBLE: 1, screening.Verdict.CLEAR: 0}
-    orders = s.exec(select(Order).where(Order.status.in_([st.value for st in OPEN])).order_by(Order.id)
-                    .with_for_update()).all()
-    flagged = []
-    for order in orders:
-        results = [screening.screen(name, prepared) for name in dict.fromkeys(_names(order))]
-        if not results:
-            continue
-        best = max(results, key=lambda r: (rank[r.verdict], r.score))
-        before = order.screening or {}
-        if best.verdict is screening.Verdict.CLEAR or (
-                before.get("entry") == best.entry.uid and before.get("verdict") in ("possible", "match")):
-            continue  # clear, or the same entry matched already: nothing new for compliance
-        status = OrderStatus(order.status)
-        record = {"verdict": screening.Verdict.POSSIBLE.value, "score": best.score, "entry": best.entry.uid,
-                  "matched_name": best.matched_name, "found_by": "rescreen", "rescreen_verdict": best.verdict.value,
-                  "list_version": version_id, "rescreened_at": at.isoformat(), "status_then": status.value}
-        order.screening = record
-        order.updated_at = at
-        s.add(order)
-        s.add(order_events.compliance_hold(order.id, at, dict(record)))
-        flagged.append(order.reference)
-    return len(orders), flagged
-
-
 def import_list(uow: UnitOfWork, *, staff: StaffIdentity | None, sdn: bytes, alt: bytes | None = None,
                 add: bytes | None = None, published: str = "", via: str = "upload", ip: str = "",
                 at: datetime | None = None) -> ImportResult:
@@ -237,7 +200,7 @@ def import_list(uow: UnitOfWork, *, staff: StaffIdentity | None, sdn: bytes, alt
             imported_by=staff.staff_id if staff else None, imported_via=via, imported_at=at, digest=parsed.digest)
         s.add(version)
         s.flush()
-        rescreened, flagged = _rescreen(s, prepared, version.id, at)
+        rescreened, flagged = rescreening.names_again(s, prepared, version.id, at)
         version.rescreened, version.flagged = rescreened, len(flagged)
         s.add(version)
         audit.record(uow, staff=staff, action=ACTION, outcome="done", subject=f"sanctions:{version.id}",
@@ -246,7 +209,6 @@ def import_list(uow: UnitOfWork, *, staff: StaffIdentity | None, sdn: bytes, alt
                             "via": via, "digest": parsed.digest, "rescreened": rescreened,
                             "flagged": len(flagged)}, ip=ip, at=at)
         uow.commit()
-    screening_service._cache["key"] = None  # this process screens with the new list at once; others see the count change
     return ImportResult(version.id, len(parsed.entries), rescreened, flagged)
 
 
@@ -294,17 +256,19 @@ class FlaggedOrder:
 
 
 def flagged_orders(uow: UnitOfWork, limit: int = 100) -> list[FlaggedOrder]:
-    """Open orders a re-screening matched whose status could not move to compliance_review: compliance's list."""
+    """Open orders a re-screening (a new list, a new destination) flagged and compliance has not decided."""
     with uow.reading() as s:
-        orders = s.exec(select(Order).where(Order.status.in_([st.value for st in STAYS]))
+        orders = s.exec(select(Order).where(Order.status.in_([st.value for st in UNDECIDED]))
                         .order_by(Order.updated_at.desc()).limit(5000)).all()
         found = []
         for order in orders:
             record = order.screening or {}
-            if record.get("found_by") != "rescreen":
+            if record.get("found_by") not in ("rescreen", "destination"):
                 continue
-            found.append(FlaggedOrder(order.reference, order.status, str(record.get("entry") or ""),
-                                      str(record.get("matched_name") or ""), float(record.get("score") or 0),
+            entry = str(record.get("entry") or record.get("destination_name") or "")
+            matched = str(record.get("matched_name") or (f"{record.get('address', '')} address"
+                                                         if record.get("found_by") == "destination" else ""))
+            found.append(FlaggedOrder(order.reference, order.status, entry, matched, float(record.get("score") or 0),
                                       str(record.get("rescreened_at") or "")[:16].replace("T", " ")))
             if len(found) >= limit:
                 break

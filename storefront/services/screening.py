@@ -1,8 +1,9 @@
 """Sanctions screening against the lists held in the database: the SDN list (loaded by
 `python -m storefront sanctions load`) for names, the sanctioned destinations for addresses.
 
-The prepared list is cached per process and rebuilt when the table changes (count and max uid),
-so a fresh load is picked up by every worker without a restart.
+The prepared list is cached per process and rebuilt when the list changes (the newest imported version, and
+the count and max uid for lists loaded before versions were kept), so every worker screens with a fresh import
+at its next checkout without a restart.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from storefront.adapters.db import get_engine
-from storefront.adapters.tables import SanctionedDestination, SdnEntry as SdnRow
+from storefront.adapters.tables import SanctionedDestination, SanctionsListVersion, SdnEntry as SdnRow
 from storefront.domain import screening
 from storefront.domain import destinations as rules
 from storefront.domain.destinations import SanctionedDestination as Destination
@@ -22,7 +23,8 @@ _cache: dict = {"key": None, "prepared": None}
 
 
 def _prepared(session: Session):
-    key = session.exec(select(func.count(), func.max(SdnRow.uid))).one()
+    key = (*session.exec(select(func.count(), func.max(SdnRow.uid))).one(),
+           session.exec(select(func.max(SanctionsListVersion.id))).one())
     if _cache["key"] != tuple(key):
         rows = session.exec(select(SdnRow)).all()
         entries = [screening.SdnEntry(r.uid, r.name, tuple(r.aliases), r.programs, r.kind) for r in rows]

@@ -161,3 +161,69 @@ def test_compliance_imports_in_the_browser_and_reviews_a_match_beside_the_listed
     finally:
         ctx.close()
     assert versions(db) == before + 1
+
+
+def test_compliance_bars_a_destination_and_an_open_order_delivered_there_stops_until_cleared(browser, shop_url, db):
+    from playwright.sync_api import expect
+
+    from tests.e2e.catalogue_data import product
+    from tests.e2e.checkout_flow import add_to_cart, fill_info, pay, start_checkout, through_terms
+    from tests.e2e.conftest import shopper_context
+    from tests.e2e.test_admin_e2e import staff_page
+
+    ctx = shopper_context(browser)
+    page = ctx.new_page()
+    page.base = shop_url
+    try:
+        add_to_cart(page, product(reference="VX-3003")["slug"])
+        start_checkout(page)
+        fill_info(page, "US")  # New York, NY
+        through_terms(page)
+        pay(page, "4242424242424242")
+        expect(page.locator("#order-status")).to_contain_text("Awaiting approval", timeout=30000)
+        reference = page.locator("#order-heading").inner_text().split()[-1]
+    finally:
+        ctx.close()
+
+    ctx, page = staff_page(browser, shop_url, "finance")  # neither reviews nor edits destinations
+    try:
+        page.goto(shop_url + PAGE)
+        expect(page.locator("[data-sonner-toast]").first).to_contain_text("Your role does not allow this action.")
+        expect(page.locator(".destination-row")).to_have_count(0)
+    finally:
+        ctx.close()
+
+    ctx, page = staff_page(browser, shop_url, "compliance")
+    try:
+        page.goto(shop_url + PAGE)
+        expect(page.locator(".destination-row[data-country=CU]")).to_be_visible()
+        page.fill("#destination-country", "ZZ")
+        page.fill("#destination-region", "US-NY")
+        page.fill("#destination-name", "New York (drill)")
+        page.fill("#destination-programme", "Compliance drill, not a real programme")
+        page.click("#destination-save")
+        expect(page.locator("#destination-error-country")).to_be_visible()
+        expect(page.locator(".destination-row[data-region=US-NY]")).to_have_count(0)  # nothing half-saved
+        page.fill("#destination-country", "US")
+        page.click("#destination-save")
+        expect(page.locator("#destinations-notice")).to_have_attribute("data-code", "done", timeout=30000)
+        expect(page.locator("#destinations-notice")).to_contain_text("newly stopped")
+        expect(page.locator(".destination-row[data-region=US-NY]")).to_be_visible()
+        expect(page.locator(".flagged-row", has_text=reference)).to_be_visible()
+
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        expect(page.locator("#order-status")).to_have_text("compliance_review")
+        page.select_option("#clear-reason", "different_nationality_or_address")
+        page.click("#clear-compliance")
+        expect(page.locator("#order-status")).to_have_text("awaiting_approval")
+
+        page.goto(shop_url + PAGE)
+        page.locator(".destination-row[data-region=US-NY] .remove-destination").click()
+        expect(page.locator(".destination-row[data-region=US-NY]")).to_have_count(0)
+    finally:
+        ctx.close()
+    with db.connect() as conn:
+        done = conn.execute(sqlalchemy.text(
+            "SELECT COUNT(*) FROM staff_audit WHERE action = 'sanctions.destinations' AND outcome = 'done'")
+        ).scalar_one()
+    assert done == 2  # added, removed

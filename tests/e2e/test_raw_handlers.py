@@ -44,7 +44,7 @@ from storefront.state.admin import (
 )
 from storefront.state.admin_outbox import AdminOutboxState
 from storefront.state.admin_staff import AdminOrderExportState, AdminStaffState
-from storefront.state.admin_sanctions import AdminSanctionsState
+from storefront.state.admin_sanctions import AdminDestinationsState, AdminSanctionsState
 from storefront.state.admin_terms import AdminTermsState
 from storefront.state.cart import CartState
 from storefront.state.catalogue import HomeState, ListingState, ProductState
@@ -311,6 +311,19 @@ HANDLERS: dict[tuple[type, str], Cases] = {
         ({"files": []}, to_sign_in), ({"files": [{"name": "sdn.csv", "content": "1,x"}]}, refused),
         ({"files": "sdn.csv"}, refused), ({"files": [HUGE]}, refused),
     ]),
+    (AdminDestinationsState, "load"): Cases(page="/admin/sanctions", crafted=[({}, to_sign_in)]),
+    (AdminDestinationsState, "new"): Cases(page="/admin/sanctions", crafted=[({}, to_sign_in)]),
+    (AdminDestinationsState, "edit"): Cases(page="/admin/sanctions", ok={"destination_id": 1},
+                                            crafted=[({"destination_id": 2**62}, to_sign_in),
+                                                     ({"destination_id": "1 OR 1=1"}, refused)]),
+    (AdminDestinationsState, "save"): Cases(page="/admin/sanctions", ok={"form_data": {"country": "CU"}}, crafted=[
+        ({"form_data": {"country": "US", "region": "US-NY", "name": PROBE_NAME, "programme": MARK}}, to_sign_in),
+        ({"form_data": {"country": ["US"], "places": {"$ne": ""}}}, to_sign_in),
+        ({"form_data": {"places": HUGE}}, refused),
+    ]),
+    (AdminDestinationsState, "remove"): Cases(page="/admin/sanctions", ok={"destination_id": 1},
+                                              crafted=[({"destination_id": -1}, to_sign_in),
+                                                       ({"destination_id": [1]}, refused)]),
     (StaffSignInState, "load_sign_in"): Cases(page="/admin/login?error=" + "9" * 300 + "&retry=" + "x" * 300,
                                               crafted=[({}, answered)]),
     (StaffSignInState, "load_enrolment"): Cases(page="/admin/enrol", crafted=[({}, to_sign_in)]),

@@ -121,7 +121,7 @@ def test_a_bad_publication_date_is_refused_before_anything_changes():
     assert listed_uids() == before
 
 
-def test_after_an_import_open_orders_newly_matching_enter_the_compliance_queue_or_are_listed(
+def test_after_an_import_open_orders_newly_matching_enter_the_compliance_queue(
         make_product, place, card_token, stripe_gateway):
     pending = place({make_product(): 1}, buyer(name="Kasimir Velmora")).reference
     held = place({make_product(): 1}, buyer(name="Kasimir Velmora")).reference
@@ -133,8 +133,9 @@ def test_after_an_import_open_orders_newly_matching_enter_the_compliance_queue_o
     result = sanctions_admin.import_list(UnitOfWork(), staff=staff_member(Role.COMPLIANCE), **files())
 
     assert set(result.flagged) >= {pending, held} and unrelated not in result.flagged
-    # awaiting approval cannot move back to compliance review: the status stays, the order is listed for compliance
-    assert order_row(held).status == OrderStatus.AWAITING_APPROVAL
+    # awaiting approval stops in compliance review, listed for compliance with what matched
+    assert order_row(held).status == OrderStatus.COMPLIANCE_REVIEW
+    assert order_row(held).screening["status_then"] == OrderStatus.AWAITING_APPROVAL
     assert held in [f.reference for f in sanctions_admin.flagged_orders(UnitOfWork())]
     assert [e for e in events_of(held) if e.type == E.COMPLIANCE_HOLD][-1].data["entry"] == "91990"
     # not yet paid: once the card is held, the order goes to compliance review rather than awaiting approval

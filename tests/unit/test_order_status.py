@@ -9,6 +9,7 @@ import pytest
 from storefront.domain.order_status import (
     ORDER_TRANSITIONS,
     PAYMENT_TRANSITIONS,
+    REVIEW_RETURNS,
     InvalidTransition,
     OrderStatus,
     PaymentStatus,
@@ -52,7 +53,6 @@ def test_an_order_becomes_final_only_through_a_hold_and_the_merchants_approval(a
 @pytest.mark.clause("GTC-3.6")
 @pytest.mark.parametrize("a, b", [
     (S.PENDING_PAYMENT, S.APPROVED),  # never final without a hold on the card
-    (S.COMPLIANCE_REVIEW, S.APPROVED),  # staff must clear the review first
     (S.PENDING_PAYMENT, S.SHIPPED),
     (S.AWAITING_APPROVAL, S.SHIPPED),  # nothing ships before the merchant confirms
     (S.COMPLIANCE_REVIEW, S.SHIPPED),
@@ -65,6 +65,17 @@ def test_an_order_becomes_final_only_through_a_hold_and_the_merchants_approval(a
 ])
 def test_moves_that_would_make_an_unconfirmed_order_final_or_revive_a_closed_one_are_refused(a, b):
     assert not allowed(a, b)
+
+
+@pytest.mark.clause("PAY-7")
+def test_a_re_screening_match_stops_an_open_order_and_clearing_returns_it_where_it_was():
+    for status in REVIEW_RETURNS:  # a new list or destination may match an order at any point before it all ships
+        assert allowed(status, S.COMPLIANCE_REVIEW), status
+        assert allowed(S.COMPLIANCE_REVIEW, status), status
+    assert REVIEW_RETURNS == {S.AWAITING_APPROVAL, S.APPROVED, S.PARTIALLY_SHIPPED}
+    for status in (S.SHIPPED, S.CANCELLED):  # nothing left to stop
+        assert not allowed(status, S.COMPLIANCE_REVIEW), status
+    assert not is_final(S.COMPLIANCE_REVIEW)
 
 
 @pytest.mark.clause("GTC-3.5")
