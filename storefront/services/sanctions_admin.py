@@ -187,6 +187,8 @@ def import_list(uow: UnitOfWork, *, staff: StaffIdentity | None, sdn: bytes, alt
                          ip=ip, detail=refused.refusal.code.value, at=at)
         raise
     prepared = screening.prepare(parsed.entries)
+    with uow.reading() as s:
+        found = rescreening.best_matches(s, prepared)
     with uow:
         s = uow.session
         previous = s.exec(select(SanctionsListVersion).order_by(SanctionsListVersion.id.desc())).first()
@@ -200,7 +202,7 @@ def import_list(uow: UnitOfWork, *, staff: StaffIdentity | None, sdn: bytes, alt
             imported_by=staff.staff_id if staff else None, imported_via=via, imported_at=at, digest=parsed.digest)
         s.add(version)
         s.flush()
-        rescreened, flagged = rescreening.names_again(s, prepared, version.id, at)
+        rescreened, flagged = rescreening.names_again(s, prepared, version.id, at, found)
         version.rescreened, version.flagged = rescreened, len(flagged)
         s.add(version)
         audit.record(uow, staff=staff, action=ACTION, outcome="done", subject=f"sanctions:{version.id}",

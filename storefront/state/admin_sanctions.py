@@ -10,6 +10,7 @@ and size before reading them into the strict parser.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import reflex as rx
@@ -85,9 +86,11 @@ class AdminSanctionsState(AdminState):
                 found[name] = raw
             if "sdn.csv" not in found:
                 raise ActionRefused(ErrorCode.SANCTIONS_FILE_MISSING)
-            result = sanctions_admin.import_list(
-                UnitOfWork(), staff=staff, sdn=found["sdn.csv"], alt=found.get("alt.csv"), add=found.get("add.csv"),
-                published=self.published, via="upload", ip=self._client_ip())
+            # parsing a full list and screening every open order against it takes seconds: off the event loop, so
+            # the worker keeps answering every other tab meanwhile
+            result = await asyncio.to_thread(
+                sanctions_admin.import_list, UnitOfWork(), staff=staff, sdn=found["sdn.csv"], alt=found.get("alt.csv"),
+                add=found.get("add.csv"), published=self.published, via="upload", ip=self._client_ip())
         except ActionRefused as refused:
             self._answer(refused.refusal.code, **refused.refusal.params)
             self._show()
