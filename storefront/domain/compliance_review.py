@@ -1,4 +1,4 @@
-"""Why compliance may clear a possible sanctions match (PAY-7): codes, so the record says what was
+"""Why compliance clears or declines a possible sanctions match (PAY-7): codes, so the record says what was
 checked without copying anyone's personal data into the history."""
 
 from __future__ import annotations
@@ -24,5 +24,25 @@ LABELS: dict[ClearReason, str] = {
 def clear_reason_from(value: object) -> ClearReason | None:
     try:
         return ClearReason(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+class DeclineReason(StrEnum):
+    CONFIRMED_MATCH = "confirmed_match"  # the client is the listed person or entity
+    SANCTIONED_DESTINATION = "sanctioned_destination"  # delivery or billing address in a sanctioned place
+    IDENTITY_NOT_ESTABLISHED = "identity_not_established"  # asked for a document, none came
+
+
+DECLINE_LABELS: dict[DeclineReason, str] = {
+    DeclineReason.CONFIRMED_MATCH: "The client is the listed person or entity",
+    DeclineReason.SANCTIONED_DESTINATION: "Delivery or billing address in a sanctioned destination",
+    DeclineReason.IDENTITY_NOT_ESTABLISHED: "The client's identity could not be established",
+}
+
+
+def decline_reason_from(value: object) -> DeclineReason | None:
+    try:
+        return DeclineReason(value) if isinstance(value, str) else None
     except ValueError:
         return None

@@ -67,6 +67,7 @@ class ErrorCode(StrEnum):
     CANCEL_REASON_UNKNOWN = "cancel_reason_unknown"
     NOT_IN_COMPLIANCE_REVIEW = "not_in_compliance_review"
     CLEAR_REASON_UNKNOWN = "clear_reason_unknown"
+    DECLINE_REASON_UNKNOWN = "decline_reason_unknown"
     STAFF_SIGNED_OUT = "staff_signed_out"
     STAFF_FORBIDDEN = "staff_forbidden"
     # back office: shipping
@@ -233,6 +234,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOT_IN_COMPLIANCE_REVIEW: "Only an order in compliance review can be cleared or declined (this one is "
                                         "{status}).",
     ErrorCode.CLEAR_REASON_UNKNOWN: "Please choose from the list why the possible match is not the client.",
+    ErrorCode.DECLINE_REASON_UNKNOWN: "Please choose from the list why the order is declined.",
     # back office: shipping
     ErrorCode.NOT_SHIPPABLE: "Only an approved or partly shipped order can be shipped (this one is {status}).",
     ErrorCode.SHIP_NOTHING: "Please enter a quantity for at least one line to ship.",

@@ -19,7 +19,7 @@ from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import StripeGateway
 from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, Product
 from storefront.domain.cancellation import CLIENT_NOTICES, CancelReason, reason_from
-from storefront.domain.compliance_review import clear_reason_from
+from storefront.domain.compliance_review import clear_reason_from, decline_reason_from
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
@@ -114,7 +114,7 @@ def approve(uow: UnitOfWork, reference: str, *, staff: StaffIdentity, ip: str = 
 
 
 def clear_compliance(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdentity, ip: str = "",
-                     at: datetime | None = None) -> None:
+                     at: datetime | None = None) -> OrderStatus:
     """PAY-7: a possible match that compliance finds is not the client goes on, with why: to approval, or back
     to where a re-screening stopped it (services/rescreening.py), never further."""
     at = _now(at)
@@ -133,19 +133,23 @@ def clear_compliance(uow: UnitOfWork, reference: str, reason: object, *, staff: 
                      subject=f"order:{order.reference}", before={"status": OrderStatus.COMPLIANCE_REVIEW.value},
                      after={"status": back.value, "reason": why.value}, ip=ip, at=at)
         uow.commit()
+    return back
 
 
-def decline_compliance(uow: UnitOfWork, reference: str, *, staff: StaffIdentity, ip: str = "",
+def decline_compliance(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdentity, ip: str = "",
                        at: datetime | None = None, gw: StripeGateway | None = None) -> None:
-    """PAY-7: a match compliance confirms ends the order like any cancellation; the client is told only
-    that the order cannot be accepted. What shipped before a re-screening found the match stays sold."""
+    """PAY-7: a match compliance confirms ends the order like any cancellation, with why (a code); the client is
+    told only that the order cannot be accepted. What shipped before a re-screening found the match stays sold."""
+    why = decline_reason_from(reason)
+    if why is None:
+        raise ActionRefused(ErrorCode.DECLINE_REASON_UNKNOWN)
     cancel(uow, reference, CancelReason.COMPLIANCE, staff=staff, ip=ip, at=at, gw=gw,
-           only_from=OrderStatus.COMPLIANCE_REVIEW)
+           only_from=OrderStatus.COMPLIANCE_REVIEW, detail=why.value)
 
 
 def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdentity, ip: str = "",
            at: datetime | None = None, gw: StripeGateway | None = None,
-           only_from: OrderStatus | None = None) -> None:
+           only_from: OrderStatus | None = None, detail: str | None = None) -> None:
     """GTC-3.5: the client is told, the holds are released, units on hand go back to stock.
 
     Nothing is refunded here: before shipment the card was only held (PAY-5), and a hold is released,
@@ -170,13 +174,13 @@ def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdent
         elif _shipped_any(s, order.id):  # stopped by compliance after part shipped: the rest is cancelled
             _move(s, order, OrderStatus.PARTIALLY_SHIPPED, at)
             _return_stock(s, order.id, at, cancel_lines=True)
-            s.add(order_events.cancelled(order.id, at, why.value, actor))
+            s.add(order_events.cancelled(order.id, at, why.value, actor, detail=detail))
             s.exec(update(Order).where(Order.id == order.id).values(status=OrderStatus.SHIPPED.value, updated_at=at))
             ended = OrderStatus.SHIPPED
         else:
             _move(s, order, OrderStatus.CANCELLED, at)
             _return_stock(s, order.id, at)
-            s.add(order_events.cancelled(order.id, at, why.value, actor))
+            s.add(order_events.cancelled(order.id, at, why.value, actor, detail=detail))
         releases = [_Release(h.id, h.intent_id) for h in s.exec(select(PaymentAuthorization).where(
             PaymentAuthorization.order_id == order.id, PaymentAuthorization.status == PaymentStatus.HELD)).all()
             if h.intent_id]
@@ -184,7 +188,8 @@ def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdent
                 f"Your order {order.reference} has been cancelled", CLIENT_NOTICES[why], at)
         audit.record(s, staff=staff, action="orders.cancel", outcome="done", order_id=order.id,
                      subject=f"order:{order.reference}", before={"status": before},
-                     after={"status": ended.value, "reason": why.value}, ip=ip, at=at)
+                     after={"status": ended.value, "reason": why.value, **({"detail": detail} if detail else {})},
+                     ip=ip, at=at)
         uow.commit()
     for release in releases:
         holds.release(uow, order.id, release.authorization_id, release.intent_id, at, gw or gateway(),

@@ -65,8 +65,9 @@ def payment_refunded(order_id: int, at: datetime, intent_id: str, amount_minor: 
     return _event(order_id, E.PAYMENT_REFUNDED, at, intent_id=intent_id, amount_minor=amount_minor, currency=currency)
 
 
-def cancelled(order_id: int, at: datetime, reason: str, actor: str = SYSTEM) -> OrderEvent:
-    return _event(order_id, E.CANCELLED, at, actor, reason=reason)
+def cancelled(order_id: int, at: datetime, reason: str, actor: str = SYSTEM, *, detail: str | None = None) -> OrderEvent:
+    """`detail`: a code refining the reason (why compliance declined)."""
+    return _event(order_id, E.CANCELLED, at, actor, reason=reason, **({"detail": detail} if detail else {}))
 
 
 def stock_released(order_id: int, at: datetime, quantities: dict[str, int]) -> OrderEvent:

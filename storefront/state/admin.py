@@ -17,7 +17,7 @@ from storefront.domain.order_status import OrderStatus
 from storefront.domain.staff import allowed
 from storefront.services.staff_cookies import ENROL_COOKIE, cookie_value
 from storefront.domain.carriers import carriers
-from storefront.domain.compliance_review import LABELS as CLEAR_LABELS
+from storefront.domain.compliance_review import DECLINE_LABELS, LABELS as CLEAR_LABELS
 from storefront.domain.money import exponent
 from storefront.domain.refunds import RefundReason
 from storefront.services import (
@@ -47,6 +47,7 @@ QUANTITY_FIELD = "qty_"  # the ship form's quantity fields: qty_<line reference>
 REFUND_FIELD = "refund_qty_"  # the refund form's quantity fields
 REFUND_REASONS = [[r.value, r.value.replace("_", " ")] for r in RefundReason]
 CLEAR_REASONS = [[reason.value, label] for reason, label in CLEAR_LABELS.items()]
+DECLINE_REASONS = [[reason.value, label] for reason, label in DECLINE_LABELS.items()]
 
 
 def _quantities(form_data: dict, prefix: str) -> dict[str, int] | None:
@@ -303,18 +304,22 @@ class AdminOrderState(AdminState):
     def clear_compliance(self, form_data: dict[str, Any], staff: StaffIdentity):
         reason = form_data.get("clear_reason") if isinstance(form_data, dict) else None
         try:
-            order_admin.clear_compliance(UnitOfWork(), self._reference(), reason, staff=staff, ip=self._client_ip())
-            self._answer(None, "Cleared; the order now awaits approval.")
+            back = order_admin.clear_compliance(UnitOfWork(), self._reference(), reason, staff=staff,
+                                                ip=self._client_ip())
+            self._answer(None, f"Cleared; the order is back to {back.value.replace('_', ' ')}.")
         except order_admin.ActionRefused as refused:
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)
 
     @rx.event
     @requires("compliance.review")
-    def decline_compliance(self, staff: StaffIdentity):
+    def decline_compliance(self, form_data: dict[str, Any], staff: StaffIdentity):
+        reason = form_data.get("decline_reason") if isinstance(form_data, dict) else None
         try:
-            order_admin.decline_compliance(UnitOfWork(), self._reference(), staff=staff, ip=self._client_ip())
-            self._answer(None, "Declined; the order is cancelled, the hold released and the client told.")
+            order_admin.decline_compliance(UnitOfWork(), self._reference(), reason, staff=staff,
+                                           ip=self._client_ip())
+            self._answer(None, "Declined; the order is cancelled (what had shipped stays sold), the holds released "
+                               "and the client told.")
         except order_admin.ActionRefused as refused:
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)

@@ -163,7 +163,7 @@ def test_compliance_imports_in_the_browser_and_reviews_a_match_beside_the_listed
     assert versions(db) == before + 1
 
 
-def test_compliance_bars_a_destination_and_an_open_order_delivered_there_stops_until_cleared(browser, shop_url, db):
+def test_compliance_bars_a_destination_and_declines_an_open_order_delivered_there(browser, shop_url, db):
     from playwright.sync_api import expect
 
     from tests.e2e.catalogue_data import product
@@ -213,9 +213,11 @@ def test_compliance_bars_a_destination_and_an_open_order_delivered_there_stops_u
 
         page.goto(shop_url + f"/admin/orders/{reference}")
         expect(page.locator("#order-status")).to_have_text("compliance_review")
-        page.select_option("#clear-reason", "different_nationality_or_address")
-        page.click("#clear-compliance")
-        expect(page.locator("#order-status")).to_have_text("awaiting_approval")
+        page.click("#decline-compliance")  # a decline says why
+        expect(page.locator("#action-notice")).to_have_attribute("data-code", "decline_reason_unknown")
+        page.select_option("#decline-reason", "sanctioned_destination")
+        page.click("#decline-compliance")
+        expect(page.locator("#order-status")).to_have_text("cancelled")
 
         page.goto(shop_url + PAGE)
         page.locator(".destination-row[data-region=US-NY] .remove-destination").click()
@@ -227,3 +229,8 @@ def test_compliance_bars_a_destination_and_an_open_order_delivered_there_stops_u
             "SELECT COUNT(*) FROM staff_audit WHERE action = 'sanctions.destinations' AND outcome = 'done'")
         ).scalar_one()
     assert done == 2  # added, removed
+    with db.connect() as conn:
+        declined = conn.execute(sqlalchemy.text(
+            "SELECT data FROM order_event JOIN shop_order ON shop_order.id = order_event.order_id "
+            "WHERE shop_order.reference = :r AND order_event.type = 'cancelled'"), {"r": reference}).scalar_one()
+    assert '"sanctioned_destination"' in str(declined).replace("'", '"')

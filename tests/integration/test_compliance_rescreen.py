@@ -64,10 +64,10 @@ def test_an_approved_order_matched_by_a_new_list_cannot_ship_until_compliance_cl
     assert code is ErrorCode.NOT_SHIPPABLE
     assert [p.status for p in payments_of(reference)] == [PaymentStatus.HELD]  # nothing charged
 
-    order_admin.clear_compliance(UnitOfWork(), reference, "different_birth_date",
-                                 staff=staff_member(Role.COMPLIANCE))
+    back = order_admin.clear_compliance(UnitOfWork(), reference, "different_birth_date",
+                                        staff=staff_member(Role.COMPLIANCE))
 
-    assert order_row(reference).status == OrderStatus.APPROVED  # back where it stood, not further
+    assert back is OrderStatus.APPROVED and order_row(reference).status == OrderStatus.APPROVED  # not further
     assert compliance_queue() == waiting - 1
     assert [e.data["reason"] for e in events_of(reference) if e.type == E.COMPLIANCE_CLEARED] == ["different_birth_date"]
     ship(reference, {watch: 1}, stripe_gateway)
@@ -101,7 +101,8 @@ def test_a_partly_shipped_order_declined_keeps_what_shipped_and_cancels_the_rest
     code, _ = refused(lambda: ship(reference, {waiting: 2}, stripe_gateway, tracking="JD014600006281230709"))
     assert code is ErrorCode.NOT_SHIPPABLE
 
-    order_admin.decline_compliance(UnitOfWork(), reference, staff=staff_member(Role.COMPLIANCE), gw=stripe_gateway)
+    order_admin.decline_compliance(UnitOfWork(), reference, "confirmed_match", staff=staff_member(Role.COMPLIANCE),
+                                   gw=stripe_gateway)
 
     assert order_row(reference).status == OrderStatus.SHIPPED  # what shipped stays sold
     by_ref = {line.reference: line for line in lines_of(reference)}
@@ -110,6 +111,7 @@ def test_a_partly_shipped_order_declined_keeps_what_shipped_and_cancels_the_rest
     assert stock_of(waiting) == stock_before + 2
     statuses = [p.status for p in payments_of(reference)]
     assert PaymentStatus.HELD not in statuses and PaymentStatus.RELEASED in statuses  # the rest is no longer held
-    assert [e.data["reason"] for e in events_of(reference) if e.type == E.CANCELLED] == ["compliance"]
+    assert [(e.data["reason"], e.data["detail"]) for e in events_of(reference) if e.type == E.CANCELLED] == [
+        ("compliance", "confirmed_match")]
     notice = [m for m in outbox_of(reference) if m.kind == "order_cancelled"]
     assert len(notice) == 1 and "sanction" not in notice[0].text_body.lower()

@@ -227,10 +227,18 @@ def test_compliance_clears_a_possible_match_with_a_coded_reason_then_finance_may
 @pytest.mark.clause("GTC-3.5")
 def test_compliance_declines_a_match_the_hold_is_released_and_the_client_is_not_told_why(order_in_review,
                                                                                        stripe_gateway):
-    order_admin.decline_compliance(UnitOfWork(), order_in_review, staff=staff_member(Role.COMPLIANCE),
+    officer = staff_member(Role.COMPLIANCE)
+    with pytest.raises(order_admin.ActionRefused) as caught:  # a decline says why
+        order_admin.decline_compliance(UnitOfWork(), order_in_review, "because", staff=officer, gw=stripe_gateway)
+    assert caught.value.refusal.code is ErrorCode.DECLINE_REASON_UNKNOWN
+    assert order_row(order_in_review).status == OrderStatus.COMPLIANCE_REVIEW.value
+
+    order_admin.decline_compliance(UnitOfWork(), order_in_review, "confirmed_match", staff=officer,
                                    gw=stripe_gateway)
 
     assert order_row(order_in_review).status == OrderStatus.CANCELLED.value
+    [cancelled] = [e for e in events_of(order_in_review) if e.type == "cancelled"]
+    assert cancelled.data == {"reason": "compliance", "detail": "confirmed_match"}
     assert [h.status for h in payments_of(order_in_review)] == [PaymentStatus.RELEASED.value]
     [email] = [m for m in outbox_of(order_in_review) if m.kind == "order_cancelled"]
     assert not any(word in email.text_body.lower() for word in ("sanction", "ofac", "sdn", "list"))
@@ -241,6 +249,7 @@ def test_only_an_order_in_review_can_be_cleared_or_declined(held_order, stripe_g
     member = staff_member(Role.COMPLIANCE)
     assert refused(lambda: order_admin.clear_compliance(UnitOfWork(), reference, "common_name", staff=member)) \
         == ErrorCode.NOT_IN_COMPLIANCE_REVIEW
-    assert refused(lambda: order_admin.decline_compliance(UnitOfWork(), reference, staff=member, gw=stripe_gateway)) \
+    assert refused(lambda: order_admin.decline_compliance(UnitOfWork(), reference, "confirmed_match", staff=member,
+                                                          gw=stripe_gateway)) \
         == ErrorCode.NOT_IN_COMPLIANCE_REVIEW
     assert order_row(reference).status == OrderStatus.AWAITING_APPROVAL.value
