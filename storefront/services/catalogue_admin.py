@@ -367,57 +367,99 @@ def adjust_stock(uow: UnitOfWork, product_id: object, delta: object, reason: obj
 def set_price(uow: UnitOfWork, product_id: object, currency: object, amount: object, *, staff: StaffIdentity,
               ip: str = "", at: datetime | None = None) -> int:
     """The watch's price in one market's currency, from now on; returns it in minor units."""
-    at = _now(at)
     if not isinstance(currency, str) or currency not in currencies():
         raise CatalogueInvalid({"currency": Refusal(ErrorCode.CURRENCY_NOT_SOLD, {"currency": str(currency)[:3]})})
-    minor = amount_input(amount, currency, "price")
-    if isinstance(minor, Refusal):
-        raise CatalogueInvalid({f"price_{currency}": minor})
+    return set_prices(uow, product_id, {currency: amount}, staff=staff, ip=ip, at=at)[currency]
+
+
+def set_prices(uow: UnitOfWork, product_id: object, amounts: object, *, staff: StaffIdentity, ip: str = "",
+               at: datetime | None = None) -> dict[str, int]:
+    """The watch's prices from now on, {currency: amount typed}; a blank amount leaves that currency as it
+    is. All are checked first: one refused, none saved. Returns the prices saved, in minor units."""
+    at = _now(at)
+    typed = {cur: text_ for cur, text_ in amounts.items() if not (isinstance(text_, str) and not text_.strip())} \
+        if isinstance(amounts, dict) else {}
+    errors: dict[str, Refusal] = {}
+    wanted: dict[str, int] = {}
+    for currency, amount in typed.items():
+        if not isinstance(currency, str) or currency not in currencies():
+            errors["currency"] = Refusal(ErrorCode.CURRENCY_NOT_SOLD, {"currency": str(currency)[:3]})
+            continue
+        minor = amount_input(amount, currency, "price")
+        if isinstance(minor, Refusal):
+            errors[f"price_{currency}"] = minor
+        else:
+            wanted[currency] = minor
     with uow:
         s = uow.session
         row = _product(s, product_id)
-        price = s.get(ProductPrice, (row.id, currency))
-        before = price.amount_minor if price else None
-        if before == minor:
-            return minor
-        if price is None:
-            s.add(ProductPrice(product_id=row.id, currency=currency, amount_minor=minor, updated_at=at))
-        else:
-            price.amount_minor, price.updated_at = minor, at
-            s.add(price)
-        audit.record(s, staff=staff, action="catalogue.set_price", outcome="done", subject=f"product:{row.id}",
-                     before={"currency": currency, "amount_minor": before},
-                     after={"currency": currency, "amount_minor": minor}, ip=ip, at=at)
+        if errors:
+            raise CatalogueInvalid(errors)
+        for currency, minor in wanted.items():
+            price = s.get(ProductPrice, (row.id, currency))
+            before = price.amount_minor if price else None
+            if before == minor:
+                continue
+            if price is None:
+                s.add(ProductPrice(product_id=row.id, currency=currency, amount_minor=minor, updated_at=at))
+            else:
+                price.amount_minor, price.updated_at = minor, at
+                s.add(price)
+            audit.record(s, staff=staff, action="catalogue.set_price", outcome="done", subject=f"product:{row.id}",
+                         before={"currency": currency, "amount_minor": before},
+                         after={"currency": currency, "amount_minor": minor}, ip=ip, at=at)
         uow.commit()
-        return minor
+    return wanted
 
 
 def set_shipping_fee(uow: UnitOfWork, zone: object, currency: object, amount: object, *, staff: StaffIdentity,
                      ip: str = "", at: datetime | None = None) -> int:
     """The insured-courier fee of a zone in a currency, from now on; returns it in minor units."""
+    if not isinstance(zone, str) or not isinstance(currency, str):
+        raise CatalogueInvalid({"zone": Refusal(ErrorCode.SHIPPING_ZONE_UNKNOWN)})
+    return set_shipping_fees(uow, {f"{zone}:{currency}": amount}, staff=staff, ip=ip, at=at)[(zone, currency)]
+
+
+def set_shipping_fees(uow: UnitOfWork, amounts: object, *, staff: StaffIdentity, ip: str = "",
+                      at: datetime | None = None) -> dict[tuple[str, str], int]:
+    """Shipping fees from now on, {"ZONE:CUR": amount typed}; blank leaves a fee as it is. All are checked
+    first: one refused, none saved. Returns the fees saved, in minor units."""
     at = _now(at)
     known = {(r.zone, r.currency) for r in default_table().rows}
-    if not isinstance(zone, str) or not isinstance(currency, str) or (zone, currency) not in known:
-        raise CatalogueInvalid({"zone": Refusal(ErrorCode.SHIPPING_ZONE_UNKNOWN)})
-    minor = amount_input(amount, currency, "shipping")
-    if isinstance(minor, Refusal):
-        raise CatalogueInvalid({f"fee_{zone}_{currency}": minor})
+    typed = {key: text_ for key, text_ in amounts.items() if not (isinstance(text_, str) and not text_.strip())} \
+        if isinstance(amounts, dict) else {}
+    errors: dict[str, Refusal] = {}
+    wanted: dict[tuple[str, str], int] = {}
+    for key, amount in typed.items():
+        zone, _, currency = key.partition(":") if isinstance(key, str) else ("", "", "")
+        if (zone, currency) not in known:
+            errors["zone"] = Refusal(ErrorCode.SHIPPING_ZONE_UNKNOWN)
+            continue
+        minor = amount_input(amount, currency, "shipping")
+        if isinstance(minor, Refusal):
+            errors[f"fee_{zone}_{currency}"] = minor
+        else:
+            wanted[(zone, currency)] = minor
+    if errors:
+        raise CatalogueInvalid(errors)
     with uow:
         s = uow.session
-        before = shipping_fees.table(s).row(zone, currency).fee_minor
-        if before == minor:
-            return minor
-        row = s.get(ShippingFee, (zone, currency))
-        if row is None:
-            s.add(ShippingFee(zone=zone, currency=currency, fee_minor=minor, updated_at=at))
-        else:
-            row.fee_minor, row.updated_at = minor, at
-            s.add(row)
-        audit.record(s, staff=staff, action="catalogue.set_shipping_fee", outcome="done",
-                     subject=f"shipping:{zone}:{currency}", before={"fee_minor": before}, after={"fee_minor": minor},
-                     ip=ip, at=at)
+        current = shipping_fees.table(s)
+        for (zone, currency), minor in wanted.items():
+            before = current.row(zone, currency).fee_minor
+            if before == minor:
+                continue
+            row = s.get(ShippingFee, (zone, currency))
+            if row is None:
+                s.add(ShippingFee(zone=zone, currency=currency, fee_minor=minor, updated_at=at))
+            else:
+                row.fee_minor, row.updated_at = minor, at
+                s.add(row)
+            audit.record(s, staff=staff, action="catalogue.set_shipping_fee", outcome="done",
+                         subject=f"shipping:{zone}:{currency}", before={"fee_minor": before},
+                         after={"fee_minor": minor}, ip=ip, at=at)
         uow.commit()
-        return minor
+    return wanted
 
 
 # -- photographs ----------------------------------------------------------------------------------

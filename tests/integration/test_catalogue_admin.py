@@ -436,3 +436,18 @@ def test_ids_from_the_browser_that_name_no_product_are_refused(admin):
             catalogue_admin.set_active(UnitOfWork(), product_id, False, staff=admin)
         assert refused.value.refusal.code is ErrorCode.PRODUCT_NOT_FOUND
     assert catalogue_admin.product(UnitOfWork(), 2**40) is None
+
+
+@pytest.mark.clause("GTC-4.2")
+def test_prices_saved_together_are_all_saved_or_none(admin, make_product):
+    product_id = _product_id(make_product())
+    with pytest.raises(CatalogueInvalid) as refused:
+        catalogue_admin.set_prices(UnitOfWork(), product_id, {"CHF": "15000", "JPY": "2000000.50", "EUR": ""},
+                                   staff=admin)
+    assert list(refused.value.errors) == ["price_JPY"]
+    with Session(get_engine()) as s:
+        assert s.get(ProductPrice, (product_id, "CHF")).amount_minor == PRICES["CHF"]
+    assert catalogue_admin.set_prices(UnitOfWork(), product_id, {"CHF": "15000", "JPY": "2000000", "EUR": " "},
+                                      staff=admin) == {"CHF": 1_500_000, "JPY": 2_000_000}
+    with Session(get_engine()) as s:
+        assert s.get(ProductPrice, (product_id, "EUR")).amount_minor == PRICES["EUR"]
