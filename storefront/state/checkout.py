@@ -185,7 +185,8 @@ class CheckoutState(CartState):
         """Re-read the lines and totals; if any figure changed, say so (the new figures are on screen)."""
         self._show(cart_service.parse(self.cart_json))
         if self._requote():
-            self._say(ErrorCode.PRICE_CHANGED)
+            # a watch withdrawn (or sold out) meanwhile left the cart: the notices on the page say which
+            self._say(ErrorCode.CART_CHANGED if self.notices else ErrorCode.PRICE_CHANGED)
             return True
         return False
 
@@ -411,11 +412,12 @@ class CheckoutState(CartState):
             self.busy = False
             if exc.refusal.code is ErrorCode.TERMS_CHANGED:
                 self._terms_changed()
-            elif exc.refusal.code is ErrorCode.PRICE_CHANGED:
-                # the new figures go on screen; the shopper confirms again, having seen them
+            elif exc.refusal.code in (ErrorCode.PRICE_CHANGED, ErrorCode.PRODUCT_NOT_OFFERED, ErrorCode.CART_CHANGED):
+                # the cart and figures as they are now go on screen (a withdrawn watch leaves the cart, with its
+                # notice); the shopper confirms again, having seen them (GTC-3.1, GTC-4.2)
                 self._show(cart_service.parse(self.cart_json))
                 self._requote()
-                self._say(ErrorCode.PRICE_CHANGED)
+                self._say(exc.refusal)
                 self._save()
             else:
                 self._say(exc.refusal)

@@ -451,3 +451,25 @@ def test_prices_saved_together_are_all_saved_or_none(admin, make_product):
                                       staff=admin) == {"CHF": 1_500_000, "JPY": 2_000_000}
     with Session(get_engine()) as s:
         assert s.get(ProductPrice, (product_id, "EUR")).amount_minor == PRICES["EUR"]
+
+
+@pytest.mark.clause("GTC-3.1")
+def test_a_watch_withdrawn_while_the_shopper_confirms_is_not_ordered_and_the_checkout_says_so(admin, make_product):
+    from storefront.state.checkout import CONFIRM
+
+    reference, other = make_product(), make_product()
+    state = checkout_tab("vx_sid=" + browser_id.issue())
+    at_confirmation(state, reference, datetime.now(timezone.utc))
+    state.cart_json = '{"%s": 1, "%s": 1}' % (reference, other)
+    state.load()
+    state.go_to(CONFIRM)
+    catalogue_admin.set_active(UnitOfWork(), _product_id(reference), False, staff=admin)
+
+    confirm(state)
+
+    assert (state.step, state.message_code, state.order_reference) == (CONFIRM, "product_not_offered", "")
+    assert any("no longer offered" in notice for notice in state.notices)
+    assert [line.reference for line in state.totals.lines] == [other]
+    assert stock_of(reference) == 5
+    confirm(state)  # the rest, as now shown
+    assert state.order_reference and stock_of(other) == 4 and stock_of(reference) == 5
