@@ -1,16 +1,16 @@
-"""HTTP routes beside the Reflex app: health check and the Stripe webhook."""
+"""HTTP routes beside the Reflex app: health check, the Stripe webhook, uploaded product photographs."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from storefront import http_admin
 from storefront.adapters.stripe_gateway import InvalidWebhook, PaymentGatewayError
-from storefront.services import webhooks
+from storefront.services import product_images, webhooks
 from storefront.services.payment import gateway
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -58,8 +58,20 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": "payment provider unreachable, retry later"}, status_code=503)
 
 
+async def product_image(request: Request) -> Response:
+    """A photograph uploaded by staff (services/product_images.py): read from the media folder at each request,
+    so a new one shows without a rebuild. Names carry the upload's digest, so a name never changes content."""
+    path = product_images.file_for(request.path_params.get("name", ""))
+    if path is None:
+        return Response(status_code=404)
+    return FileResponse(path, media_type="image/webp",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                 "X-Content-Type-Options": "nosniff"})
+
+
 api = Starlette(routes=[
     Route("/api/health", health),
+    Route("/api/media/products/{name}", product_image, methods=["GET", "HEAD"]),
     Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
     *http_admin.ROUTES,
 ])

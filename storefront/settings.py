@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     mail_capture_port: int = 8025
     mail_dir: Path = VAR_DIR / "mail"
+    # Photographs staff upload for the catalogue, served by GET /api/media/products/<name> (storefront/api.py):
+    # outside assets/, which the build copies once, so a new photograph shows without a rebuild.
+    media_dir: Path = VAR_DIR / "media"
     mail_from: str = "Vireux Genève <orders@vireux.example>"
 
     @model_validator(mode="after")

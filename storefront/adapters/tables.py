@@ -55,6 +55,36 @@ class ProductPrice(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class StockMovement(SQLModel, table=True):
+    """Every change of a product's stock, and why (issue 10 section 1): a staff adjustment (staff_id set,
+    a reason code of rules/catalogue.toml) or an order placed or cancelled (staff_id null, order_id set).
+    Append-only in the database itself (migration a9c1d2e3f4b5), like the audit log. `stock_after` is the
+    stock the change left, so the history explains the number on the product."""
+
+    __tablename__ = "stock_movement"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    delta: int
+    stock_after: int
+    reason: str = Field(max_length=40)
+    note: str = Field(default="", max_length=200)
+    staff_id: Optional[int] = Field(default=None, foreign_key="staff_user.id")
+    order_id: Optional[int] = Field(default=None, foreign_key="shop_order.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ShippingFee(SQLModel, table=True):
+    """The insured-courier fee per shipping zone and currency (GTC-4.1, 4.2), in minor units; seeded from
+    rules/shipping.toml (the default), edited by staff. Checkout reads it; orders keep the fee they were
+    placed with (order.shipping_minor)."""
+
+    __tablename__ = "shipping_fee"
+    zone: str = Field(primary_key=True, max_length=20)
+    currency: str = Field(primary_key=True, max_length=3)
+    fee_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class SanctionedDestination(SQLModel, table=True):
     """Destinations under US sanctions (PAY-7); seeded from rules/sanctions.toml, editable by staff.
 

@@ -40,6 +40,7 @@ def admin_frame(state, *children: rx.Component) -> rx.Component:
                     rx.link("Orders", href=routes.ADMIN_ORDERS, size="3"),
                     rx.cond(state.granted.contains("emails.view"), rx.link("Emails", href=routes.ADMIN_EMAILS, size="3")),
                     rx.cond(state.granted.contains("audit.view"), rx.link("Audit log", href=routes.ADMIN_AUDIT, size="3")),
+                    rx.link("Catalogue", href=routes.ADMIN_CATALOGUE, size="3"),
                     rx.cond(state.granted.contains("terms.manage"), rx.link("Terms", href=routes.ADMIN_TERMS, size="3")),
                     rx.cond(state.granted.contains("compliance.review"),
                             rx.link("Sanctions", href=routes.ADMIN_SANCTIONS, size="3")),

@@ -160,6 +160,32 @@ class ErrorCode(StrEnum):
     TERMS_DRAFT_NOT_FOUND = "terms_draft_not_found"
     TERMS_DRAFT_CHANGED = "terms_draft_changed"
     TERMS_VERSION_NOT_FOUND = "terms_version_not_found"
+    # catalogue management (issue 10 section 1)
+    PRICE_CHANGED = "price_changed"
+    CURRENCY_NOT_SOLD = "currency_not_sold"
+    AMOUNT_INVALID = "amount_invalid"
+    AMOUNT_NOT_POSITIVE = "amount_not_positive"
+    AMOUNT_TOO_PRECISE = "amount_too_precise"
+    AMOUNT_TOO_LARGE = "amount_too_large"
+    PRODUCT_NOT_FOUND = "product_not_found"
+    PRODUCT_REFERENCE_INVALID = "product_reference_invalid"
+    PRODUCT_REFERENCE_TAKEN = "product_reference_taken"
+    PRODUCT_NAME_INVALID = "product_name_invalid"
+    PRODUCT_FIELD_INVALID = "product_field_invalid"
+    PRODUCT_NUMBER_INVALID = "product_number_invalid"
+    PRODUCT_LIMIT_INVALID = "product_limit_invalid"
+    PRODUCT_COLLECTION_UNKNOWN = "product_collection_unknown"
+    PRODUCT_NOT_PRICED = "product_not_priced"
+    STOCK_DELTA_INVALID = "stock_delta_invalid"
+    STOCK_BELOW_ZERO = "stock_below_zero"
+    STOCK_REASON_INVALID = "stock_reason_invalid"
+    NOTE_TOO_LONG = "note_too_long"
+    SHIPPING_ZONE_UNKNOWN = "shipping_zone_unknown"
+    IMAGE_TYPE_INVALID = "image_type_invalid"
+    IMAGE_TOO_LARGE = "image_too_large"
+    IMAGE_TOO_SMALL = "image_too_small"
+    IMAGE_LIMIT = "image_limit"
+    IMAGE_NOT_FOUND = "image_not_found"
     # anything else: no detail reaches the client
     UNEXPECTED = "unexpected"
 
@@ -351,6 +377,36 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TERMS_DRAFT_NOT_FOUND: "This draft no longer exists: it was published or deleted meanwhile.",
     ErrorCode.TERMS_DRAFT_CHANGED: "This draft was changed meanwhile; read it again before publishing it.",
     ErrorCode.TERMS_VERSION_NOT_FOUND: "This version of the terms does not exist.",
+    ErrorCode.PRICE_CHANGED: "Prices or shipping changed while you were checking out. Please check the new "
+                             "total below and confirm again.",
+    ErrorCode.CURRENCY_NOT_SOLD: "No market sells in {currency}.",
+    ErrorCode.AMOUNT_INVALID: "Please enter an amount in figures, e.g. 12500 or 12500.00.",
+    ErrorCode.AMOUNT_NOT_POSITIVE: "The amount must be more than zero.",
+    ErrorCode.AMOUNT_TOO_PRECISE: "{currency} has {places} decimal places: please enter the amount with at most "
+                                  "{places}.",
+    ErrorCode.AMOUNT_TOO_LARGE: "This is above the ceiling of {currency} {limit}: please check the amount.",
+    ErrorCode.PRODUCT_NOT_FOUND: "This watch does not exist in the catalogue.",
+    ErrorCode.PRODUCT_REFERENCE_INVALID: "A reference is 3 to 40 capital letters, digits and dashes, e.g. VX-1001.",
+    ErrorCode.PRODUCT_REFERENCE_TAKEN: "Reference {reference} is already in the catalogue.",
+    ErrorCode.PRODUCT_NAME_INVALID: "Please give the watch a name of at most {limit} characters.",
+    ErrorCode.PRODUCT_FIELD_INVALID: "Please fill this in, at most {limit} characters.",
+    ErrorCode.PRODUCT_NUMBER_INVALID: "Please enter a number from {low} to {high}.",
+    ErrorCode.PRODUCT_LIMIT_INVALID: "The limit per order is a whole number from 1 to {limit}.",
+    ErrorCode.PRODUCT_COLLECTION_UNKNOWN: "Please choose one of the collections.",
+    ErrorCode.PRODUCT_NOT_PRICED: "Give the watch a price in every market's currency before offering it "
+                                  "(missing: {currencies}).",
+    ErrorCode.STOCK_DELTA_INVALID: "Please enter a whole number of units to add (e.g. 3) or remove (e.g. -1), "
+                                   "at most {limit} either way.",
+    ErrorCode.STOCK_BELOW_ZERO: "Only {stock} in stock: the stock cannot go below zero.",
+    ErrorCode.STOCK_REASON_INVALID: "Please choose why the stock changes.",
+    ErrorCode.NOTE_TOO_LONG: "The note is at most {limit} characters.",
+    ErrorCode.SHIPPING_ZONE_UNKNOWN: "There is no such shipping zone.",
+    ErrorCode.IMAGE_TYPE_INVALID: "Please upload a PNG, JPEG or WebP photograph.",
+    ErrorCode.IMAGE_TOO_LARGE: "The file is larger than {limit} MB.",
+    ErrorCode.IMAGE_TOO_SMALL: "The photograph is {width} x {height} pixels; it needs at least {min} pixels on "
+                               "each side.",
+    ErrorCode.IMAGE_LIMIT: "A watch has at most {limit} photographs.",
+    ErrorCode.IMAGE_NOT_FOUND: "This photograph is no longer on the watch.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 

@@ -53,6 +53,8 @@ PERMISSIONS: frozenset[str] = frozenset({
     "orders.follow_up_delay",
     "emails.view",
     "emails.resend",
+    "catalogue.manage",
+    "stock.adjust",
 })
 
 

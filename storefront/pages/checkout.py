@@ -243,6 +243,8 @@ def checkout() -> rx.Component:
         rx.cond(CheckoutState.message != "",
                 rx.callout(CheckoutState.message, icon="triangle-alert", color_scheme="red", id="checkout-message",
                            role="alert", data_code=CheckoutState.message_code)),
+        rx.foreach(CheckoutState.notices, lambda n: rx.callout(n, icon="info", color_scheme="amber",
+                                                               class_name="checkout-notice")),
         rx.card(rx.match(
             CheckoutState.step,
             (1, step_cart()), (2, step_info()), (3, step_details()), (4, step_terms()), (5, step_confirm()),

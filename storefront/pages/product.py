@@ -124,7 +124,10 @@ def product() -> rx.Component:
         detail(),
         rx.cond(
             ProductState.not_found,
-            rx.flex(rx.heading("This watch is not available", as_="h1"),
+            rx.flex(rx.heading(rx.cond(ProductState.withdrawn, "This watch is no longer available",
+                                       "This watch is not available"), as_="h1", id="product-unavailable"),
+                    rx.cond(ProductState.withdrawn,
+                            rx.text("It has been withdrawn from our collection and can no longer be ordered.")),
                     rx.link("See all watches", href=routes.WATCHES), direction="column", spacing="3"),
             placeholder(),
         ),

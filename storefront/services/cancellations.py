@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.tables import Order, OrderLine, Product
 from storefront.domain.order_status import OrderStatus
-from storefront.services import order_events, outbox
+from storefront.services import order_events, outbox, stock
 from storefront.services.documents import order_document
 
 NOTICES = {
@@ -44,8 +44,10 @@ def cancel_unpaid(s: Session, order_id: int, at: datetime, reason: str, *, actor
     s.refresh(order)
     lines = s.exec(select(OrderLine).where(OrderLine.order_id == order_id)).all()
     for line in lines:
-        s.exec(update(Product).where(Product.id == line.product_id)
-               .values(stock=Product.stock + line.quantity - line.quantity_shipped))
+        back = line.quantity - line.quantity_shipped
+        s.exec(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + back))
+        if back:
+            stock.record_change(s, line.product_id, back, stock.ORDER_CANCELLED, at=at, order_id=order_id)
     s.add(order_events.cancelled(order_id, at, reason, actor))
     s.add(order_events.stock_released(order_id, at, {line.reference: line.quantity for line in lines}))
     if notify:

@@ -15,6 +15,7 @@ from storefront.adapters.tables import Collection, Product, ProductPrice
 from storefront.domain.catalogue import availability, max_orderable
 from storefront.domain.markets import Country, display_locale, page_language
 from storefront.domain.money import Money
+from storefront.services import product_images
 from storefront.services.unit_of_work import UnitOfWork
 
 SORTS = ("featured", "price_asc", "price_desc", "name")
@@ -92,7 +93,8 @@ def _images(product: Product) -> list[str]:
 
 
 def _card(product: Product, collection: Collection, price: ProductPrice, country: Country) -> ProductCard:
-    return ProductCard(**_shown(product, collection, price, country), image=(_images(product) or [""])[0],
+    image = ("/" + product_images.card_image(product.images[0])) if product.images else ""
+    return ProductCard(**_shown(product, collection, price, country), image=image,
                        price_minor=price.amount_minor)
 
 
@@ -137,6 +139,15 @@ def product_detail(uow: UnitOfWork, slug: str, country: Country) -> ProductDetai
             images=_images(product),
             max_quantity=max_orderable(product.stock, product.max_per_order),
         )
+
+
+def withdrawn(uow: UnitOfWork, slug: object) -> bool:
+    """True when `slug` names a watch the catalogue no longer offers (its page says so, not "not found")."""
+    if not isinstance(slug, str):
+        return False
+    with uow.reading() as session:
+        return session.exec(select(Product.id).where(Product.slug == slug, Product.active == False)).first() \
+            is not None  # noqa: E712
 
 
 def collections(uow: UnitOfWork) -> list[CollectionView]:

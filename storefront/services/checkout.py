@@ -28,8 +28,7 @@ from storefront.domain.order_status import OrderStatus
 from storefront.domain.policy import policy
 from storefront.domain.quote import Quote, QuoteLine, quote
 from storefront.domain.screening import Verdict
-from storefront.domain.shipping import default_table
-from storefront.services import abuse_limits, cancellations, order_events
+from storefront.services import abuse_limits, cancellations, order_events, shipping_fees, stock
 from storefront.services import terms as terms_service
 from storefront.services.calendar import merchant_calendar
 from storefront.services.markets import deliverable
@@ -91,7 +90,16 @@ def quote_cart(session: Session, cart: dict[str, int], country: Country, at: dat
         if refusal:
             raise CheckoutError(refusal.code, **refusal.params)
         lines.append(QuoteLine(reference, product.name, quantity, Money(item.price_minor, country.currency)))
-    return quote(lines, country, default_table(), merchant_calendar(), at or now_utc())
+    return quote(lines, country, shipping_fees.table(session), merchant_calendar(), at or now_utc())
+
+
+def quote_figures(q: Quote) -> str:
+    """Every amount the shopper is shown for the order, as one string: lines (unit price x quantity),
+    shipping, VAT and total. The confirmation names the figures its page showed (PlaceOrder.shown_quote);
+    the order is placed only if the price list still gives the same ones (GTC-4.2)."""
+    lines = ",".join(f"{l.reference}:{l.quantity}x{l.unit_price.minor}" for l in q.lines)
+    return (f"{q.total.currency};{lines};ship={q.shipping.minor};vat={q.vat.amount.minor if q.vat else 0};"
+            f"total={q.total.minor}")
 
 
 def quote_for(uow: UnitOfWork, cart: dict[str, int], country: Country) -> Quote:
@@ -129,6 +137,10 @@ class PlaceOrder:
     ip: str = ""
     user_agent: str = ""
     channel: str = "web"
+    # The figures the confirming page showed (quote_figures). If the price list or a shipping fee changed
+    # since, the order is refused with PRICE_CHANGED and the page shows the new figures: no client confirms
+    # an amount they were not shown. None only for callers that show no figures before placing.
+    shown_quote: str | None = None
 
 
 def _existing(session: Session, checkout_key: str) -> PlacedOrder | None:
@@ -191,6 +203,8 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, at: datetime | None = None) ->
 
 def _record(s: Session, cmd: PlaceOrder, country: Country, terms: TermsVersion, screening, at: datetime) -> Order:
     q = quote_cart(s, cmd.cart, country, at)
+    if cmd.shown_quote is not None and cmd.shown_quote != quote_figures(q):
+        raise CheckoutError(ErrorCode.PRICE_CHANGED)
     products = {ref: item.product for ref, item in priced_products(s, list(cmd.cart), country.currency).items()}
     for line in q.lines:
         reserved = s.exec(
@@ -226,6 +240,8 @@ def _record(s: Session, cmd: PlaceOrder, country: Country, terms: TermsVersion, 
     for line in q.lines:
         s.add(OrderLine(order_id=order.id, product_id=products[line.reference].id, reference=line.reference,
                         name=line.name, quantity=line.quantity, unit_price_minor=line.unit_price.minor))
+        stock.record_change(s, products[line.reference].id, -line.quantity, stock.ORDER_PLACED, at=at,
+                            order_id=order.id)
     s.add(order_events.order_placed(order.id, at, total_minor=q.total.minor, currency=q.total.currency,
                                     channel=cmd.channel))
     s.add(order_events.terms_accepted(order.id, at, version=terms.version, version_id=terms.id,

@@ -23,7 +23,7 @@ from storefront.domain.compliance_review import clear_reason_from, decline_reaso
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.money import Money
 from storefront.domain.order_status import OrderStatus, PaymentStatus
-from storefront.services import audit, cancellations, holds, order_events, outbox, rescreening
+from storefront.services import audit, cancellations, holds, order_events, outbox, rescreening, stock
 from storefront.services.documents import order_document
 from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
@@ -208,6 +208,8 @@ def _return_stock(s: Session, order_id: int, at: datetime, *, cancel_lines: bool
     for line in lines:
         if back[line.reference] > 0:
             s.exec(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + back[line.reference]))
+            stock.record_change(s, line.product_id, back[line.reference], stock.ORDER_CANCELLED, at=at,
+                                order_id=order_id)
             if cancel_lines:
                 line.quantity_cancelled += back[line.reference]
                 s.add(line)

@@ -10,8 +10,10 @@ from importlib import resources
 
 from sqlmodel import select
 
-from storefront.adapters.tables import Collection, Product, ProductPrice, SanctionedDestination, StaffUser, TermsVersion
+from storefront.adapters.tables import (Collection, Product, ProductPrice, SanctionedDestination, ShippingFee, StaffUser,
+                                       TermsVersion)
 from storefront.domain.destinations import default_destinations
+from storefront.domain.shipping import default_table
 from storefront.adapters.sanctions_csv import load_sample
 from storefront.services import staff
 from storefront.services.sanctions import entry_count, replace_list
@@ -78,6 +80,11 @@ def seed_all() -> dict[str, int]:
             elif not row.places and not row.programme:
                 # A row from before these columns existed: fill them in, leave what staff set alone.
                 row.places, row.programme = list(dest.places), dest.programme
+        # Shipping fees: rules/shipping.toml is the default; a row staff edited is never overwritten.
+        fees = {(f.zone, f.currency) for f in s.exec(select(ShippingFee)).all()}
+        for rate in default_table().rows:
+            if (rate.zone, rate.currency) not in fees:
+                s.add(ShippingFee(zone=rate.zone, currency=rate.currency, fee_minor=rate.fee_minor))
         versions = {t.version for t in s.exec(select(TermsVersion)).all()}
         for version, title, published in TERMS:
             if version not in versions:

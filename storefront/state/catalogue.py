@@ -66,6 +66,7 @@ class ListingState(ShopState):
 class ProductState(ShopState):
     product: ProductDetail | None = None
     not_found: bool = False
+    withdrawn: bool = False  # the watch exists but is no longer offered (GTC-3.1)
     quantity: str = "1"
     # What adding to the cart said, shown beside the button rather than as a toast: on a phone a toast
     # would cover the very button the shopper taps next.
@@ -79,6 +80,7 @@ class ProductState(ShopState):
         shown = self.product.reference if self.product is not None else None
         self.product = catalogue.product_detail(UnitOfWork(), slug, self._market()) if isinstance(slug, str) else None
         self.not_found = self.product is None
+        self.withdrawn = self.product is None and catalogue.withdrawn(UnitOfWork(), slug)
         # Loading again the watch on screen (a second page-load event, a change of country) keeps what the
         # shopper typed and was told: a late reload must never put the quantity back to 1 under their thumb.
         if self.product is None or self.product.reference != shown:

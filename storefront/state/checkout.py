@@ -65,6 +65,7 @@ class CheckoutState(CartState):
     pay_code: str = ""
     _checkout_key: str = ""
     _terms_version_id: int = 0
+    _shown_quote: str = ""  # the figures on screen (checkout.quote_figures): what a confirmation agrees to
 
     # -- the draft: one mechanism, sealed for this browser ----------------------------------------
 
@@ -165,14 +166,29 @@ class CheckoutState(CartState):
         self.ship_areas = [list(a) for a in order_info.area_choices(self.form["ship_country"])]
         self.bill_areas = [list(a) for a in order_info.area_choices(self.form["bill_country"] or self.form["ship_country"])]
 
-    def _requote(self) -> None:
-        self.totals = None
+    def _requote(self) -> bool:
+        """Put the current prices and shipping fee on screen; True when they differ from the figures shown
+        before (GTC-4.2: the merchant changed a price meanwhile, so the shopper must see the new ones)."""
+        shown = self._shown_quote
+        self.totals, self._shown_quote = None, ""
         if not self.lines:
-            return
+            return False
         try:
-            self.totals = totals_view(checkout.quote_for(UnitOfWork(), cart_service.parse(self.cart_json), self._market()))
+            q = checkout.quote_for(UnitOfWork(), cart_service.parse(self.cart_json), self._market())
         except CheckoutError as exc:
             self._say(exc.refusal)
+            return False
+        self.totals, self._shown_quote = totals_view(q), checkout.quote_figures(q)
+        return bool(shown) and shown != self._shown_quote
+
+    def _prices_changed(self) -> bool:
+        """Re-read the lines and totals; if any figure changed, say so (the new figures are on screen)."""
+        self._show(cart_service.parse(self.cart_json))
+        if self._requote():
+            # a watch withdrawn (or sold out) meanwhile left the cart: the notices on the page say which
+            self._say(ErrorCode.CART_CHANGED if self.notices else ErrorCode.PRICE_CHANGED)
+            return True
+        return False
 
     def _resume_order(self):
         """The order this browser placed and has not finished paying for, or the news that it is done."""
@@ -330,6 +346,9 @@ class CheckoutState(CartState):
         if not self.details_confirmed:
             self._say(ErrorCode.DETAILS_NOT_CONFIRMED)
             return
+        if self._prices_changed():
+            self._save()
+            return
         self.step = TERMS
         self._say(None)
         self._save()
@@ -363,8 +382,10 @@ class CheckoutState(CartState):
         if self._reachable() < CONFIRM:
             self._say(ErrorCode.STEP_NOT_READY)
             return
+        changed = self._prices_changed()
         self.step = CONFIRM
-        self._say(None)
+        if not changed:
+            self._say(None)
         self._save()
 
     @rx.event
@@ -383,6 +404,7 @@ class CheckoutState(CartState):
             terms_version_id=self._terms_version_id, details_confirmed=self.details_confirmed,
             terms_accepted=self.terms_accepted, personal_use=self.personal_use, browser=self._browser(),
             ip=self._client_ip(), user_agent=(self.router.headers.user_agent or "")[:400],
+            shown_quote=self._shown_quote,
         )
         try:
             placed = await asyncio.to_thread(checkout.place_order, cmd, UnitOfWork())
@@ -390,6 +412,13 @@ class CheckoutState(CartState):
             self.busy = False
             if exc.refusal.code is ErrorCode.TERMS_CHANGED:
                 self._terms_changed()
+            elif exc.refusal.code in (ErrorCode.PRICE_CHANGED, ErrorCode.PRODUCT_NOT_OFFERED, ErrorCode.CART_CHANGED):
+                # the cart and figures as they are now go on screen (a withdrawn watch leaves the cart, with its
+                # notice); the shopper confirms again, having seen them (GTC-3.1, GTC-4.2)
+                self._show(cart_service.parse(self.cart_json))
+                self._requote()
+                self._say(exc.refusal)
+                self._save()
             else:
                 self._say(exc.refusal)
             return

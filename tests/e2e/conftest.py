@@ -55,6 +55,7 @@ def shop_env():
     given = os.environ.get("E2E_DB_URL", "")
     env["REFLEX_DB_URL"] = throwaway_db.own_database(given, Path(tmp))
     env["STOREFRONT_MAIL_DIR"] = f"{tmp}/mail"
+    env["STOREFRONT_MEDIA_DIR"] = f"{tmp}/media"  # photographs uploaded by the catalogue tests
     env["STOREFRONT_LOCALSTRIPE_PORT"] = str(free_port())
     env["STOREFRONT_MAIL_CAPTURE_PORT"] = str(free_port())
     env["SHOP_PORT"] = str(free_port())

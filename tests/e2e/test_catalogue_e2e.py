@@ -111,7 +111,9 @@ def test_inactive_watch_is_not_listed_and_its_page_says_so(page):
     expect(page.locator(".product-card").first).to_be_visible()
     expect(page.locator(f"[data-reference='{hidden['reference']}']")).to_have_count(0)
     open_page(page, f"/watch/{hidden['slug']}")
-    expect(page.get_by_text("This watch is not available")).to_be_visible()
+    expect(page.locator("#product-unavailable")).to_have_text("This watch is no longer available")
+    open_page(page, "/watch/no-such-watch")  # an address that never named a watch
+    expect(page.locator("#product-unavailable")).to_have_text("This watch is not available")
 
 
 @pytest.mark.clause("GTC-4.1")

@@ -46,6 +46,7 @@ from storefront.state.admin_outbox import AdminOutboxState
 from storefront.state.admin_staff import AdminOrderExportState, AdminStaffState
 from storefront.state.admin_sanctions import AdminDestinationsState, AdminSanctionsState
 from storefront.state.admin_terms import AdminTermsState
+from storefront.state.admin_catalogue import AdminCatalogueState
 from storefront.state.cart import CartState
 from storefront.state.catalogue import HomeState, ListingState, ProductState
 from storefront.state.checkout import CheckoutState
@@ -327,6 +328,37 @@ HANDLERS: dict[tuple[type, str], Cases] = {
     (AdminDestinationsState, "remove"): Cases(page="/admin/sanctions", ok={"destination_id": 1},
                                               crafted=[({"destination_id": -1}, to_sign_in),
                                                        ({"destination_id": [1]}, refused)]),
+    (AdminCatalogueState, "load"): Cases(page="/admin/catalogue", crafted=[({}, to_sign_in)]),
+    (AdminCatalogueState, "open_product"): Cases(page="/admin/catalogue", ok={"product_id": 1}, crafted=[
+        ({"product_id": 2**62}, to_sign_in), ({"product_id": "1 OR 1=1"}, refused), ({"product_id": [1]}, refused)]),
+    (AdminCatalogueState, "new_product"): Cases(page="/admin/catalogue", crafted=[({}, to_sign_in)]),
+    (AdminCatalogueState, "save_product"): Cases(page="/admin/catalogue", ok={"form_data": {"name": "Probe"}}, crafted=[
+        ({"form_data": {"reference": "VX-1001' OR 1=1", "name": PROBE_NAME, "max_per_order": "-1"}}, to_sign_in),
+        ({"form_data": {"name": {"$ne": ""}, "collection": ["x"]}}, to_sign_in),
+        ({"form_data": {"description": HUGE}}, refused),
+    ]),
+    (AdminCatalogueState, "set_active"): Cases(page="/admin/catalogue", ok={"active": False}, crafted=[
+        ({"active": "yes"}, refused), ({"active": True}, to_sign_in)]),
+    (AdminCatalogueState, "save_prices"): Cases(page="/admin/catalogue", ok={"form_data": {"price_CHF": "100"}},
+                                                crafted=[({"form_data": {"price_JPY": "1.5", "price_XXX": "1"}},
+                                                          to_sign_in),
+                                                         ({"form_data": {"price_CHF": HUGE}}, refused)]),
+    (AdminCatalogueState, "save_fees"): Cases(page="/admin/catalogue", ok={"form_data": {"fee_CH_CHF": "45"}},
+                                              crafted=[({"form_data": {"fee_CH_CHF": "-1", "fee_MOON_CHF": "1"}},
+                                                        to_sign_in),
+                                                       ({"form_data": "fee"}, refused)]),
+    (AdminCatalogueState, "adjust_stock"): Cases(page="/admin/catalogue",
+                                                 ok={"form_data": {"delta": "1", "reason": "received"}},
+                                                 crafted=[({"form_data": {"delta": "1e9", "reason": PROBE_EMAIL}},
+                                                           to_sign_in),
+                                                          ({"form_data": {"note": HUGE}}, refused)]),
+    (AdminCatalogueState, "remove_image"): Cases(page="/admin/catalogue", ok={"image": "/watches/x.svg"}, crafted=[
+        ({"image": "../../etc/passwd"}, to_sign_in), ({"image": HUGE}, refused), ({"image": 1}, refused)]),
+    # The upload handler over the socket: no JSON value is a file (its HTTP endpoint is driven by the browser in
+    # tests/e2e/test_admin_catalogue_e2e.py).
+    (AdminCatalogueState, "upload_image"): Cases(page="/admin/catalogue", ok={"files": []}, crafted=[
+        ({"files": []}, to_sign_in), ({"files": [{"name": "x.png", "content": "iVBOR"}]}, refused),
+        ({"files": [HUGE]}, refused)]),
     (StaffSignInState, "load_sign_in"): Cases(page="/admin/login?error=" + "9" * 300 + "&retry=" + "x" * 300,
                                               crafted=[({}, answered)]),
     (StaffSignInState, "load_enrolment"): Cases(page="/admin/enrol", crafted=[({}, to_sign_in)]),
@@ -770,6 +802,14 @@ HTTP_CASES: dict[tuple[str, str], list[tuple[str, str, bytes | None, dict | None
         ("GET", "/api/health", None, None, lambda s: s == 200),
         ("GET", "/api/health?" + "a=" * 2000 + PROBE_EMAIL, None, None, lambda s: s == 200),
         ("POST", "/api/health", b"{}", None, lambda s: s == 405),
+    ],
+    # Uploaded product photographs: only names the catalogue makes, never a path out of the media folder.
+    ("GET", "/api/media/products/{name}"): [
+        ("GET", "/api/media/products/vx-1001-0123456789abcdef-960.webp", None, None, lambda s: s == 404),
+        ("GET", "/api/media/products/..%2F..%2Fsecret.key", None, None, lambda s: s == 404),
+        ("GET", "/api/media/products/" + "a" * 5000 + ".webp", None, None, lambda s: s == 404),
+        ("GET", "/api/media/products/%2e%2e", None, None, lambda s: s == 404),
+        ("POST", "/api/media/products/x-960.webp", b"x", None, lambda s: s == 405),
     ],
     ("POST", "/api/stripe/webhook"): [
         ("POST", "/api/stripe/webhook", b"", None, lambda s: s == 400),
