@@ -35,7 +35,8 @@ def last_run_card() -> rx.Component:
         rx.cond(
             r,
             rx.text("Last run of the daily retention job: ", r.at, " — ", r.orders_erased, " orders erased, ",
-                    r.emails_emptied, " email copies emptied, ", r.staff_sessions_deleted, " staff sessions deleted.",
+                    r.emails_emptied, " email copies emptied, ", r.staff_sessions_deleted, " staff sessions deleted, ",
+                    r.payment_customers_deleted, " saved payment customers deleted at Stripe.",
                     size="2"),
             rx.text("The daily retention job has not run yet.", size="2"),
         ),

@@ -10,6 +10,9 @@ Where personal data lives, and what happens to it:
   `retained_until` say what was done.
 - `outbox_email`: recipient, subject and contents of each email; emptied with the order, or `email_contents`
   days after sending.
+- Stripe: the customer saved for the order's card holds (`payment_customer_id`) carries the client's email, name
+  and card. Once an order's contact data is erased it is deleted at Stripe (`forget_payment_customers`, right
+  after an erasure request and again by the daily job until Stripe confirms), then the id is dropped.
 - `staff_session`: a staff member's IP address and browser; deleted `staff_sessions` days after the session ended.
 - `order_event` and `staff_audit` are append-only and hold ids and codes (the terms acceptance's IP address was
   moved out of the history by migration c7e3f4a5b6d7); the screening result on an order holds the verdict, score
@@ -26,6 +29,7 @@ data is needed to perform the contract; staff are told which orders remain and w
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -33,15 +37,17 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
+from storefront.adapters.stripe_gateway import PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, OutboxEmail, PaymentAuthorization, RetentionRun, StaffSession
 from storefront.domain import retention as policy_rules
 from storefront.domain.errors import ErrorCode
 from storefront.domain.retention import POLICY, Erasure, ErasureReason
-from storefront.services import audit
+from storefront.services import audit, payment
 from storefront.services.order_admin import ActionRefused
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 
+log = logging.getLogger(__name__)
 MARKER = "erased"
 ERASED_BIRTH_DATE = date(1900, 1, 1)
 ERASE_ACTION = "customers.erase"
@@ -210,7 +216,7 @@ def find_orders(uow: UnitOfWork, email: object, *, staff: StaffIdentity, ip: str
 
 
 def erase_client(uow: UnitOfWork, email: object, reason: object, *, staff: StaffIdentity, ip: str = "",
-                 at: datetime | None = None) -> ErasureResult:
+                 at: datetime | None = None, gw: StripeGateway | None = None) -> ErasureResult:
     """Erase what no legal duty keeps of every order placed with `email`, in one transaction; each order
     changed is audited with the reason code. A second request changes nothing: the address is no longer on the
     orders erased, and the open ones stay as they were; the request is audited all the same."""
@@ -248,7 +254,38 @@ def erase_client(uow: UnitOfWork, email: object, reason: object, *, staff: Staff
                                 "already": len(result.already)},
                          ip=ip, detail="nothing_to_erase", at=now)
         uow.commit()
+    if result.changed:  # the copy at Stripe too; what fails here the daily job deletes later
+        forget_payment_customers(uow, gw, references=result.erased + [ref for ref, _ in result.partly])
     return result
+
+
+def forget_payment_customers(uow: UnitOfWork, gw: StripeGateway | None = None, *,
+                             references: list[str] | None = None) -> int:
+    """Delete at Stripe the saved customer (email, name, card) of every erased order that still names one, then
+    drop the id; outside any transaction, one customer at a time. A failure is logged and left for the next run.
+    Returns how many were deleted."""
+    with uow.reading() as s:
+        query = select(Order.id, Order.payment_customer_id).where(Order.erasure != Erasure.NONE.value,
+                                                                  Order.payment_customer_id.is_not(None))
+        if references is not None:
+            query = query.where(Order.reference.in_(references[:MAX_ORDERS]))
+        due = s.exec(query.limit(500)).all()
+    if not due:
+        return 0
+    gw = gw or payment.gateway()
+    deleted = 0
+    for order_id, customer_id in due:
+        try:
+            gw.delete_customer(customer_id)
+        except PaymentGatewayError:
+            log.warning("retention: the payment customer of order %s could not be deleted yet", order_id)
+            continue
+        with uow:
+            uow.session.exec(update(Order).where(Order.id == order_id, Order.payment_customer_id == customer_id)
+                             .values(payment_customer_id=None))
+            uow.commit()
+        deleted += 1
+    return deleted
 
 
 # -- the daily job --------------------------------------------------------------------------------------------
@@ -290,7 +327,7 @@ def _delete_old_sessions(s: Session, now: datetime) -> int:
                                                  StaffSession.revoked_at <= limit))).rowcount
 
 
-def run_daily(uow: UnitOfWork, at: datetime | None = None) -> int:
+def run_daily(uow: UnitOfWork, at: datetime | None = None, gw: StripeGateway | None = None) -> int:
     """The retention job: at most once per `POLICY.run_every`; erases what the policy says is due, records the
     counts (retention_run) and returns how many rows it changed. Running it twice changes nothing more."""
     now = _now(at)
@@ -301,9 +338,16 @@ def run_daily(uow: UnitOfWork, at: datetime | None = None) -> int:
             return 0
         counts = {"orders_erased": _erase_closed_orders(s, now), "emails_emptied": _erase_old_emails(s, now),
                   "staff_sessions_deleted": _delete_old_sessions(s, now)}
-        s.add(RetentionRun(at=now, counts=counts))
+        run = RetentionRun(at=now, counts=counts)
+        s.add(run)
         uow.commit()
-    return sum(counts.values())
+    customers = forget_payment_customers(uow, gw)
+    if customers:
+        with uow:
+            uow.session.exec(update(RetentionRun).where(RetentionRun.id == run.id)
+                             .values(counts={**counts, "payment_customers_deleted": customers}))
+            uow.commit()
+    return sum(counts.values()) + customers
 
 
 @dataclass(frozen=True)
@@ -312,6 +356,7 @@ class RunView:
     orders_erased: int
     emails_emptied: int
     staff_sessions_deleted: int
+    payment_customers_deleted: int
 
 
 def last_run(uow: UnitOfWork) -> RunView | None:
@@ -321,4 +366,5 @@ def last_run(uow: UnitOfWork) -> RunView | None:
         return None
     c = row.counts or {}
     return RunView(_aware(row.at).strftime("%Y-%m-%d %H:%M UTC"), int(c.get("orders_erased", 0)),
-                   int(c.get("emails_emptied", 0)), int(c.get("staff_sessions_deleted", 0)))
+                   int(c.get("emails_emptied", 0)), int(c.get("staff_sessions_deleted", 0)),
+                   int(c.get("payment_customers_deleted", 0)))

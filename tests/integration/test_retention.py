@@ -17,11 +17,13 @@ from storefront.adapters.tables import (Order, OrderEvent, OutboxEmail, PaymentA
                                         StaffAuditEntry, StaffSession)
 from storefront.domain.errors import ErrorCode
 from storefront.domain.staff import Role
-from storefront.services import jobs, retention
+from storefront.adapters.stripe_gateway import StripeGateway
+from storefront.services import jobs, payment, retention
 from storefront.services.order_admin import ActionRefused
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
-from tests.integration.shop_fixtures import aware, buyer, events_of, order_row, staff_member
+from tests.integration.shop_fixtures import aware, buyer, events_of, free_port, order_row, staff_member
+from tests.integration.stripe_fixtures import SANDBOX_WEBHOOK_SECRET
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -273,3 +275,35 @@ def test_new_terms_acceptances_carry_no_ip_address_in_the_append_only_history(pl
         carrying = [e.id for e in s.exec(select(OrderEvent).where(OrderEvent.type == "terms_accepted")).all()
                     if "ip" in (e.data or {}) or "user_agent" in (e.data or {})]
     assert carrying == []
+
+
+@pytest.mark.clause("PAY-6")
+def test_the_card_saved_at_stripe_goes_with_the_clients_data_and_a_failed_call_is_retried_by_the_job(
+        make_product, place, card_token, stripe_gateway, stripe_test_client):
+    import stripe
+
+    email = f"client-{secrets.token_hex(3)}@example.com"
+    reference = place({make_product(): 1}, buyer(email=email)).reference
+    assert payment.authorize(UnitOfWork(), reference, card_token(), gw=stripe_gateway, browser=None).status == "held"
+    customer_id = order_row(reference).payment_customer_id
+    assert stripe_test_client.v1.customers.retrieve(customer_id).email == email  # Stripe holds the address
+    with Session(get_engine()) as s:  # as if the client had then cancelled: the hold released, nothing charged
+        order = s.exec(select(Order).where(Order.reference == reference)).one()
+        order.status = "cancelled"
+        s.add(order)
+        s.commit()
+
+    unreachable = StripeGateway("sk_test_x", SANDBOX_WEBHOOK_SECRET, api_base=f"http://127.0.0.1:{free_port()}",
+                                sandbox=True)
+    result = retention.erase_client(UnitOfWork(), email, "client_request", staff=staff_member(Role.COMPLIANCE),
+                                    gw=unreachable)
+    assert result.erased == [reference]  # the erasure stands; the call to Stripe failed and is owed
+    assert order_row(reference).payment_customer_id == customer_id
+
+    retention.run_daily(UnitOfWork(), at=NOW, gw=stripe_gateway)
+
+    assert order_row(reference).payment_customer_id is None
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_test_client.v1.customers.retrieve(customer_id)
+    assert retention.last_run(UnitOfWork()).payment_customers_deleted >= 1
+    stripe_gateway.delete_customer(customer_id)  # deleting again is not an error
