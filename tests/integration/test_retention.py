@@ -18,7 +18,8 @@ from storefront.adapters.tables import (Order, OrderEvent, OutboxEmail, PaymentA
 from storefront.domain.errors import ErrorCode
 from storefront.domain.staff import Role
 from storefront.adapters.stripe_gateway import StripeGateway
-from storefront.services import jobs, payment, retention
+from storefront.services import admin_orders, jobs, payment, retention
+from storefront.services.documents import order_document
 from storefront.services.order_admin import ActionRefused
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
@@ -212,6 +213,12 @@ def test_an_erasure_request_erases_closed_orders_keeps_the_invoice_and_leaves_op
     assert result.erased == [unpaid] and result.partly == [(invoiced, until.isoformat())]
     assert result.open == [(running, "awaiting_approval")]
     assert_fully_erased(unpaid)
+    with Session(get_engine()) as s:  # the client's order page and emails render the marker, never a crash
+        shown = order_document(s, order_row(unpaid))
+    assert shown.customer_name == "erased" and shown.email.endswith("@invalid")
+    assert "Anna" not in " ".join(shown.shipping_address_lines + shown.billing_address_lines)
+    detail = admin_orders.order_detail(UnitOfWork(), unpaid, with_personal_data=True)
+    assert (detail.customer["name"], detail.customer["birth_date"], detail.customer["phone"]) == ("erased", "erased", "")
     kept = order_row(invoiced)  # the invoice needs the name and billing address; contact data goes now
     assert (kept.erasure, kept.retained_until, kept.full_name) == ("partial", until, "Anna Keller")
     assert kept.billing_address["street"] and kept.email == f"erased+{kept.id}@invalid"
