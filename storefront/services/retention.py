@@ -298,9 +298,12 @@ def _ended_at(order: Order) -> datetime:
 def _erase_closed_orders(s: Session, now: datetime) -> int:
     """Closed orders whose every duty has ended: fully erased; returns how many."""
     oldest = now - timedelta(days=POLICY["cancelled_unpaid"].days)
-    candidates = s.exec(select(Order).where(Order.erasure != Erasure.FULL.value,
-                                            Order.status.in_(("cancelled", "shipped")),
-                                            Order.updated_at <= oldest)).all()
+    # a shipped order was charged: none placed since this day can be due yet, so they are not even read
+    invoiced_before = datetime(now.year - POLICY["commercial_records"].years, 1, 1, tzinfo=timezone.utc)
+    candidates = s.exec(select(Order).where(Order.erasure != Erasure.FULL.value, Order.updated_at <= oldest,
+                                            or_(Order.status == "cancelled",
+                                                (Order.status == "shipped") & (Order.placed_at < invoiced_before)))
+                        ).all()
     erased = 0
     for order in candidates:
         duties = _duties(s, order)
@@ -331,11 +334,12 @@ def run_daily(uow: UnitOfWork, at: datetime | None = None, gw: StripeGateway | N
     """The retention job: at most once per `POLICY.run_every`; erases what the policy says is due, records the
     counts (retention_run) and returns how many rows it changed. Running it twice changes nothing more."""
     now = _now(at)
+    with uow.reading() as s:  # every round asks; only a due run takes the write lock
+        last = s.exec(select(RetentionRun.at).order_by(RetentionRun.at.desc()).limit(1)).first()
+    if last is not None and now - _aware(last) < POLICY.run_every:
+        return 0
     with uow:
         s = uow.session
-        last = s.exec(select(RetentionRun).order_by(RetentionRun.at.desc()).limit(1)).first()
-        if last is not None and now - _aware(last.at) < POLICY.run_every:
-            return 0
         counts = {"orders_erased": _erase_closed_orders(s, now), "emails_emptied": _erase_old_emails(s, now),
                   "staff_sessions_deleted": _delete_old_sessions(s, now)}
         run = RetentionRun(at=now, counts=counts)
