@@ -21,6 +21,6 @@ config = rx.Config(
     ],
     disable_plugins=[SitemapPlugin],
     # A tab's state (a checkout's typed details with it) is dropped this long after its last event, by the
-    # disk and the Redis state managers alike: the abandoned-checkout period of rules/retention.toml (PAY-6).
+    # memory, disk and Redis state managers alike: the abandoned-checkout period of rules/retention.toml (PAY-6).
     redis_token_expiration=RETENTION.abandoned_checkout_seconds,
 )
