@@ -43,8 +43,8 @@ from storefront.state.admin import (
     StaffSignInState,
 )
 from storefront.state.admin_outbox import AdminOutboxState
-from storefront.state.admin_staff import AdminOrderExportState, AdminStaffState
 from storefront.state.admin_privacy import AdminPrivacyState
+from storefront.state.admin_staff import AdminOrderExportState, AdminStaffState
 from storefront.state.admin_sanctions import AdminSanctionsState
 from storefront.state.admin_terms import AdminTermsState
 from storefront.state.cart import CartState
@@ -262,6 +262,15 @@ HANDLERS: dict[tuple[type, str], Cases] = {
                                        crafted=[({"email_id": [1, 2]}, refused), ({"email_id": 0}, to_sign_in)]),
     (AdminOutboxState, "resend_confirmation"): Cases(page="/admin/emails", ok={"form_data": {"reference": "VX-NOPE"}},
                                                      crafted=[({"form_data": {"reference": PROBE_EMAIL}}, to_sign_in)]),
+    (AdminPrivacyState, "load"): Cases(page="/admin/privacy", crafted=[({}, to_sign_in)]),
+    (AdminPrivacyState, "search"): Cases(page="/admin/privacy", ok={"form_data": {"email": PROBE_EMAIL}}, crafted=[
+        ({"form_data": {"email": [PROBE_EMAIL]}}, to_sign_in), ({"form_data": {"email": "' OR 1=1 --"}}, to_sign_in),
+        ({"form_data": {"email": HUGE}}, refused),
+    ]),
+    (AdminPrivacyState, "erase"): Cases(page="/admin/privacy", ok={"form_data": {"reason": "client_request"}}, crafted=[
+        ({"form_data": {"reason": {"$ne": ""}, "email": PROBE_EMAIL}}, to_sign_in), ({"form_data": "erase"}, refused),
+        ({"form_data": {"reason": HUGE}}, refused),
+    ]),
     (AdminStaffState, "load"): Cases(page="/admin/staff", crafted=[({}, to_sign_in)]),
     (AdminStaffState, "create"): Cases(page="/admin/staff", ok={"form_data": {"email": PROBE_EMAIL, "role": "viewer",
                                                                             "password": f"pw-{MARK}"}}, crafted=[
@@ -311,15 +320,6 @@ HANDLERS: dict[tuple[type, str], Cases] = {
     (AdminSanctionsState, "import_files"): Cases(page="/admin/sanctions", ok={"files": []}, crafted=[
         ({"files": []}, to_sign_in), ({"files": [{"name": "sdn.csv", "content": "1,x"}]}, refused),
         ({"files": "sdn.csv"}, refused), ({"files": [HUGE]}, refused),
-    ]),
-    (AdminPrivacyState, "load"): Cases(page="/admin/privacy", crafted=[({}, to_sign_in)]),
-    (AdminPrivacyState, "search"): Cases(page="/admin/privacy", ok={"form_data": {"email": PROBE_EMAIL}}, crafted=[
-        ({"form_data": {"email": [PROBE_EMAIL]}}, to_sign_in), ({"form_data": {"email": "' OR 1=1 --"}}, to_sign_in),
-        ({"form_data": {"email": HUGE}}, refused),
-    ]),
-    (AdminPrivacyState, "erase"): Cases(page="/admin/privacy", ok={"form_data": {"reason": "client_request"}}, crafted=[
-        ({"form_data": {"reason": {"$ne": ""}, "email": PROBE_EMAIL}}, to_sign_in), ({"form_data": "erase"}, refused),
-        ({"form_data": {"reason": HUGE}}, refused),
     ]),
     (StaffSignInState, "load_sign_in"): Cases(page="/admin/login?error=" + "9" * 300 + "&retry=" + "x" * 300,
                                               crafted=[({}, answered)]),
