@@ -262,8 +262,8 @@ def erase_client(uow: UnitOfWork, email: object, reason: object, *, staff: Staff
 def forget_payment_customers(uow: UnitOfWork, gw: StripeGateway | None = None, *,
                              references: list[str] | None = None) -> int:
     """Delete at Stripe the saved customer (email, name, card) of every erased order that still names one, then
-    drop the id; outside any transaction, one customer at a time. A failure is logged and left for the next run.
-    Returns how many were deleted."""
+    drop the id; outside any transaction, one customer at a time. A failure is logged and left for the next run
+    (when Stripe cannot be reached, the rest is not tried now). Returns how many were deleted."""
     with uow.reading() as s:
         query = select(Order.id, Order.payment_customer_id).where(Order.erasure != Erasure.NONE.value,
                                                                   Order.payment_customer_id.is_not(None))
@@ -277,8 +277,10 @@ def forget_payment_customers(uow: UnitOfWork, gw: StripeGateway | None = None, *
     for order_id, customer_id in due:
         try:
             gw.delete_customer(customer_id)
-        except PaymentGatewayError:
+        except PaymentGatewayError as exc:
             log.warning("retention: the payment customer of order %s could not be deleted yet", order_id)
+            if exc.retryable:  # Stripe unreachable or overloaded: the rest waits for the next run
+                break
             continue
         with uow:
             uow.session.exec(update(Order).where(Order.id == order_id, Order.payment_customer_id == customer_id)
