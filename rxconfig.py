@@ -1,6 +1,7 @@
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
+from storefront.domain.retention import POLICY as RETENTION
 from storefront.http_headers import allowed_origins
 from storefront.settings import get_settings
 
@@ -19,4 +20,7 @@ config = rx.Config(
         )
     ],
     disable_plugins=[SitemapPlugin],
+    # A tab's state (a checkout's typed details with it) is dropped this long after its last event, by the
+    # memory, disk and Redis state managers alike: the abandoned-checkout period of rules/retention.toml (PAY-6).
+    redis_token_expiration=RETENTION.abandoned_checkout_seconds,
 )

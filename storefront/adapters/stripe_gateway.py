@@ -276,6 +276,18 @@ class StripeGateway:
             exp_year=int(card.exp_year),
         )
 
+    def delete_customer(self, customer_id: str) -> None:
+        """Delete the Stripe customer saved for an order, with its email, name and card (PAY-6: least data kept).
+        One Stripe no longer knows counts as deleted, so a retry after a lost answer ends the same way."""
+        try:
+            self._client.v1.customers.delete(customer_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404 or exc.code == "resource_missing":
+                return
+            raise _translate(exc) from exc
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
     # -- holds ---------------------------------------------------------------------------------
 
     def authorize(

@@ -199,6 +199,11 @@ class Order(SQLModel, table=True):
     payment_deadline: Optional[datetime] = None
     placed_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
+    # What services/retention.py erased of the personal data above (domain/retention.py Erasure: "", "partial",
+    # "full"), when, and until when a legal duty keeps what a partial erasure left (migration c7e3f4a5b6d7).
+    erasure: str = Field(default="", max_length=10)
+    erased_at: Optional[datetime] = None
+    retained_until: Optional[date] = None
 
 
 class OrderLine(SQLModel, table=True):
@@ -309,6 +314,15 @@ class JobRun(SQLModel, table=True):
     outcome: str = Field(max_length=10)  # ok | failed
     handled: int = 0  # rows the job acted on in that run
     error: str = Field(default="", max_length=120)  # the exception's class on failure, never its message
+
+
+class RetentionRun(SQLModel, table=True):
+    """One run of the daily retention job (services/retention.py) and what it erased, by kind."""
+
+    __tablename__ = "retention_run"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class WebhookEvent(SQLModel, table=True):

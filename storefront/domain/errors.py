@@ -132,6 +132,8 @@ class ErrorCode(StrEnum):
     EMAIL_NOT_FAILED = "email_not_failed"
     CONFIRMATION_NOT_SENT = "confirmation_not_sent"
     # back office: the sanctions list (PAY-7)
+    ERASURE_EMAIL_INVALID = "erasure_email_invalid"
+    ERASURE_REASON_REQUIRED = "erasure_reason_required"
     SANCTIONS_FILE_MISSING = "sanctions_file_missing"
     SANCTIONS_FILE_UNKNOWN = "sanctions_file_unknown"
     SANCTIONS_FILE_TOO_LARGE = "sanctions_file_too_large"
@@ -339,6 +341,8 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.EMAIL_NOT_FAILED: "Only a failed email can be retried (this one is {status}); pending emails are sent "
                                 "by the outbox on their own.",
     ErrorCode.CONFIRMATION_NOT_SENT: "This order has no confirmation yet: it is confirmed once the card is authorised.",
+    ErrorCode.ERASURE_EMAIL_INVALID: "Please enter the email address the client ordered with.",
+    ErrorCode.ERASURE_REASON_REQUIRED: "Please choose why the client's data is erased.",
     ErrorCode.SANCTIONS_FILE_MISSING: "Please choose the list's sdn.csv (alt.csv and add.csv with it).",
     ErrorCode.SANCTIONS_FILE_UNKNOWN: "Only the list's sdn.csv, alt.csv and add.csv can be imported (not {file}).",
     ErrorCode.SANCTIONS_FILE_TOO_LARGE: "{file} is larger than {limit} MB: is it the SDN list? Nothing was imported.",

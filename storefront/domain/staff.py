@@ -35,6 +35,7 @@ class Outcome(StrEnum):
 PERMISSIONS: frozenset[str] = frozenset({
     "orders.view",
     "customers.view_personal_data",
+    "customers.erase",
     "orders.approve",
     "orders.ship",
     "orders.cancel",

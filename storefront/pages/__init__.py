@@ -3,3 +3,4 @@
 from storefront.pages import admin, admin_outbox, admin_staff, admin_terms, cart, checkout, home, order, product, terms, watches  # noqa: F401  (registers the routes)
 from storefront.pages import admin_sanctions  # noqa: F401,E402  (the sanctions page, issue 10 § 3)
 from storefront.pages import admin_catalogue  # noqa: F401,E402  (the catalogue page, issue 10 § 1)
+from storefront.pages import admin_privacy  # noqa: F401,E402  (retention and erasure requests, issue 10 § 7)

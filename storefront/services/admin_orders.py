@@ -226,7 +226,8 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
     if with_personal_data:
         ship = order.shipping_address or {}
         customer = {"name": order.full_name, "email": order.email, "phone": order.phone,
-                    "birth_date": order.birth_date.isoformat(),
+                    # an erased date of birth is a sentinel (services/retention.py): show the marker instead
+                    "birth_date": "erased" if order.erasure == "full" else order.birth_date.isoformat(),
                     "shipping_address": ", ".join(str(v) for v in ship.values() if v),
                     "billing_address": ", ".join(str(v) for v in (order.billing_address or {}).values() if v)}
     verdict = (order.screening or {}).get("verdict", "")

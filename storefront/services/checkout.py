@@ -245,7 +245,7 @@ def _record(s: Session, cmd: PlaceOrder, country: Country, terms: TermsVersion, 
     s.add(order_events.order_placed(order.id, at, total_minor=q.total.minor, currency=q.total.currency,
                                     channel=cmd.channel))
     s.add(order_events.terms_accepted(order.id, at, version=terms.version, version_id=terms.id,
-                                      content_hash=terms.content_hash, ip=ip, user_agent=agent))
+                                      content_hash=terms.content_hash))
     if screening.verdict is Verdict.POSSIBLE:
         s.add(order_events.compliance_hold(order.id, at, dict(order.screening)))
     return order

@@ -22,6 +22,7 @@ from storefront.adapters.tables import JobRun
 from storefront.services.hold_renewal import renew_due
 from storefront.services.outbox import deliver_due
 from storefront.services.payment import expire_unpaid
+from storefront.services.retention import run_daily as retention_due
 from storefront.services.unavailable_items import unavailable_deadlines_due
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.settings import get_settings
@@ -42,6 +43,8 @@ JOBS: dict[str, Callable[[UnitOfWork, datetime], int]] = {
     "hold_renewal": lambda uow, at: len(renew_due(uow, at=at)),
     "unavailable_items": lambda uow, at: len(unavailable_deadlines_due(uow, at=at)),
     "email_outbox": _emails,
+    # once a day (it keeps its own last run): erases what the retention policy says is due (PAY-6)
+    "retention": lambda uow, at: retention_due(uow, at),
 }
 
 

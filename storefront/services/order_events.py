@@ -26,9 +26,14 @@ def order_placed(order_id: int, at: datetime, *, total_minor: int, currency: str
 
 
 def terms_accepted(order_id: int, at: datetime, *, version: str, version_id: int, content_hash: str,
-                   ip: str, user_agent: str) -> OrderEvent:
+                   ip: str = "", user_agent: str = "") -> OrderEvent:
+    """Which terms the client accepted. Where from (IP address, browser) is personal data: it stays on the order
+    row, where an erasure reaches it, never in this append-only history (PAY-6, migration c7e3f4a5b6d7).
+    `ip` and `user_agent` are still accepted from callers written before that rule (branches in flight) and are
+    deliberately not recorded; drop them from such calls when they are merged."""
+    del ip, user_agent
     return _event(order_id, E.TERMS_ACCEPTED, at, CLIENT, terms_version=version, terms_version_id=version_id,
-                  content_hash=content_hash, ip=ip, user_agent=user_agent)
+                  content_hash=content_hash)
 
 
 def compliance_hold(order_id: int, at: datetime, screening: dict[str, Any]) -> OrderEvent:

@@ -43,6 +43,7 @@ from storefront.state.admin import (
     StaffSignInState,
 )
 from storefront.state.admin_outbox import AdminOutboxState
+from storefront.state.admin_privacy import AdminPrivacyState
 from storefront.state.admin_staff import AdminOrderExportState, AdminStaffState
 from storefront.state.admin_sanctions import AdminDestinationsState, AdminSanctionsState
 from storefront.state.admin_terms import AdminTermsState
@@ -265,6 +266,15 @@ HANDLERS: dict[tuple[type, str], Cases] = {
                                        crafted=[({"email_id": [1, 2]}, refused), ({"email_id": 0}, to_sign_in)]),
     (AdminOutboxState, "resend_confirmation"): Cases(page="/admin/emails", ok={"form_data": {"reference": "VX-NOPE"}},
                                                      crafted=[({"form_data": {"reference": PROBE_EMAIL}}, to_sign_in)]),
+    (AdminPrivacyState, "load"): Cases(page="/admin/privacy", crafted=[({}, to_sign_in)]),
+    (AdminPrivacyState, "search"): Cases(page="/admin/privacy", ok={"form_data": {"email": PROBE_EMAIL}}, crafted=[
+        ({"form_data": {"email": [PROBE_EMAIL]}}, to_sign_in), ({"form_data": {"email": "' OR 1=1 --"}}, to_sign_in),
+        ({"form_data": {"email": HUGE}}, refused),
+    ]),
+    (AdminPrivacyState, "erase"): Cases(page="/admin/privacy", ok={"form_data": {"reason": "client_request"}}, crafted=[
+        ({"form_data": {"reason": {"$ne": ""}, "email": PROBE_EMAIL}}, to_sign_in), ({"form_data": "erase"}, refused),
+        ({"form_data": {"reason": HUGE}}, refused),
+    ]),
     (AdminStaffState, "load"): Cases(page="/admin/staff", crafted=[({}, to_sign_in)]),
     (AdminStaffState, "create"): Cases(page="/admin/staff", ok={"form_data": {"email": PROBE_EMAIL, "role": "viewer",
                                                                             "password": f"pw-{MARK}"}}, crafted=[
