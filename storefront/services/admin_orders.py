@@ -220,7 +220,7 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
                        .order_by(PaymentAuthorization.id)).all()
         events = s.exec(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
         emails = s.exec(select(OutboxEmail).where(OutboxEmail.order_id == order.id).order_by(OutboxEmail.id)).all()
-        terms = s.get(TermsVersion, order.terms_version_id)
+        terms = s.get(TermsVersion, order.terms_version_id) if order.terms_version_id else None
         refunds = s.exec(select(RefundRecord).where(RefundRecord.order_id == order.id).order_by(RefundRecord.id)).all()
     customer = {}
     if with_personal_data:

@@ -29,7 +29,7 @@ from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 
-CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW,
+CANCELLABLE = frozenset({OrderStatus.AWAITING_CLIENT, OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW,
                          OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED})
 
 APPROVAL_NOTICE = (
@@ -162,7 +162,7 @@ def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdent
         if order.status not in CANCELLABLE:
             raise ActionRefused(ErrorCode.NOT_CANCELLABLE, status=order.status.replace("_", " "))
         before, actor = order.status, f"staff:{staff.staff_id}"
-        if order.status == OrderStatus.PENDING_PAYMENT:
+        if order.status in cancellations.UNPAID:
             if not cancellations.cancel_unpaid(s, order.id, at, why.value, actor=actor, notify=False):
                 raise ActionRefused(ErrorCode.ORDER_CHANGED)
         else:

@@ -21,8 +21,19 @@ def _event(order_id: int, event_type: E, at: datetime, actor: str = SYSTEM, /, *
     return OrderEvent(order_id=order_id, type=event_type.value, at=at, actor=actor, data=data)
 
 
-def order_placed(order_id: int, at: datetime, *, total_minor: int, currency: str, channel: str) -> OrderEvent:
-    return _event(order_id, E.ORDER_PLACED, at, CLIENT, total_minor=total_minor, currency=currency, channel=channel)
+def order_placed(order_id: int, at: datetime, *, total_minor: int, currency: str, channel: str,
+                 entered_by: int | None = None) -> OrderEvent:
+    """Placed by the client online, or entered by a member of staff (`entered_by`) for a client on the phone."""
+    if entered_by is None:
+        return _event(order_id, E.ORDER_PLACED, at, CLIENT, total_minor=total_minor, currency=currency,
+                      channel=channel)
+    return _event(order_id, E.ORDER_PLACED, at, f"staff:{entered_by}", total_minor=total_minor, currency=currency,
+                  channel=channel, entered_by=entered_by)
+
+
+def confirmed_by_client(order_id: int, at: datetime, *, channel: str) -> OrderEvent:
+    """The client checked, accepted and confirmed an order staff entered for them: the contract is concluded."""
+    return _event(order_id, E.CONFIRMED_BY_CLIENT, at, CLIENT, channel=channel)
 
 
 def terms_accepted(order_id: int, at: datetime, *, version: str, version_id: int, content_hash: str,

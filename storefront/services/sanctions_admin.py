@@ -12,7 +12,7 @@ transaction: the list, its version, the orders' new screening and their history 
 
 What a newly matching order becomes depends on where it stands (domain/order_status.py):
 - compliance_review: it is in the queue already; its screening and history are updated.
-- pending_payment (no hold yet): its screening is marked "possible", so the held payment sends it to
+- awaiting_client (a telephone order the client has not confirmed) and pending_payment (no hold yet): its screening is marked "possible", so the held payment sends it to
   compliance_review instead of awaiting approval (services/payment.py), and a compliance_hold event is written.
 - awaiting_approval, approved, partially_shipped: the order lifecycle has no way back to compliance_review from
   these, so the status stays; a compliance_hold event is written and the order is listed for compliance on
@@ -43,7 +43,7 @@ EOF_BYTE = "\x1a"
 NULL = "-0-"
 MAX_FILE_BYTES = 40 * 1024 * 1024  # the published sdn.csv is about 4 MB
 FIELDS = {"sdn.csv": 12, "alt.csv": 5, "add.csv": 6}
-OPEN = (OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW, OrderStatus.AWAITING_APPROVAL,
+OPEN = (OrderStatus.AWAITING_CLIENT, OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW, OrderStatus.AWAITING_APPROVAL,
         OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED)
 STAYS = frozenset({OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED})
 ACTION = "sanctions.import"
