@@ -38,6 +38,7 @@ ADMIN_TERMS = "/admin/terms"
 ADMIN_EMAILS = "/admin/emails"
 ADMIN_SANCTIONS = "/admin/sanctions"
 ADMIN_STAFF = "/admin/staff"
+ADMIN_TELEPHONE_ORDER = "/admin/telephone-order"
 
 # Each page's meta description (search results, link previews); "{brand}" is the merchant's brand.
 # A page registered under a path not listed here takes the description of its route pattern (WATCH for

@@ -2,3 +2,4 @@
 
 from storefront.pages import admin, admin_outbox, admin_staff, admin_terms, cart, checkout, home, order, product, terms, watches  # noqa: F401  (registers the routes)
 from storefront.pages import admin_sanctions  # noqa: F401,E402  (the sanctions page, issue 10 § 3)
+from storefront.pages import admin_telephone_order  # noqa: F401,E402  (telephone orders, issue 10 § 5)

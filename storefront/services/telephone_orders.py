@@ -31,7 +31,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from storefront.adapters.email_render import render_order_notice
-from storefront.adapters.tables import Order
+from storefront.adapters.tables import Order, Product
 from storefront.domain import card_numbers, order_info
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.order_status import OrderStatus
@@ -352,3 +352,17 @@ def expire_unconfirmed(uow: UnitOfWork, at: datetime | None = None) -> list[str]
                 uow.commit()
                 expired.append(reference)
     return expired
+
+
+@dataclass(frozen=True)
+class WatchChoice:
+    reference: str
+    label: str  # name, reference, stock and the per-order limit, for staff reading them out
+
+
+def watch_choices(uow: UnitOfWork) -> list[WatchChoice]:
+    """The watches the shop lists now (active), as staff choose among them; stock and limits checked at entry."""
+    with uow.reading() as s:
+        products = s.exec(select(Product).where(Product.active == True).order_by(Product.name)).all()  # noqa: E712
+    return [WatchChoice(p.reference, f"{p.name} · {p.reference} · {p.stock} in stock · at most {p.max_per_order}")
+            for p in products]

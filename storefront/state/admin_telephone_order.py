@@ -1,0 +1,99 @@
+"""The telephone order page's state (issue 10 § 5, PAY-2): staff enter an order for a client on the phone.
+
+Thin, like state/admin_staff.py: the handler reads the form, calls services/telephone_orders.py (which checks
+everything the shop checks, and refuses a card number in any field) and shows a message beside each field it
+refused. No card field exists here: the client confirms and pays through the emailed link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from storefront.domain.errors import ErrorCode, message
+from storefront.services import telephone_orders
+from storefront.services.markets import CountryOption, country_options
+from storefront.services.staff import StaffIdentity
+from storefront.services.telephone_orders import TelephoneOrderRefused, WatchChoice
+from storefront.services.unit_of_work import UnitOfWork
+from storefront.state.admin_auth import AdminState, requires
+from storefront.state.checkout import MAX_FIELD
+
+LINE_SLOTS = 3  # watches per order on the form; the per-order limits are the shop's
+TEXT_FIELDS = telephone_orders.TEXT_FIELDS
+
+
+def _text(value: object) -> str:
+    return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def _quantity(value: object) -> int | None:
+    text = _text(value)
+    return int(text) if text.isdigit() and len(text) <= 4 else None
+
+
+def _lines(form_data: dict[str, Any]) -> dict[str, int] | None:
+    """{reference: quantity} of the filled rows; None when a row is half filled or a quantity is not a number."""
+    lines: dict[str, int] = {}
+    for slot in range(LINE_SLOTS):
+        reference = _text(form_data.get(f"line_{slot}_watch"))
+        raw_quantity = _text(form_data.get(f"line_{slot}_quantity"))
+        if not reference and raw_quantity in ("", "0"):
+            continue
+        quantity = _quantity(raw_quantity)
+        if not reference or quantity is None:
+            return None
+        lines[reference] = lines.get(reference, 0) + quantity
+    return lines
+
+
+class AdminTelephoneOrderState(AdminState):
+    watches: list[WatchChoice] = []
+    countries: list[CountryOption] = []
+    # a message beside each field of the form ("" when none)
+    field_errors: dict[str, str] = {}
+    notice: str = ""
+    notice_code: str = ""
+    entered_reference: str = ""
+
+    def _answer(self, code: ErrorCode | None, done: str = "", **params: object) -> None:
+        self.notice_code = code.value if code else "done"
+        self.notice = message(code, **params) if code else done
+
+    @rx.event
+    @requires("telephone_orders.create")
+    def load(self, staff: StaffIdentity):
+        self.field_errors, self.notice, self.notice_code, self.entered_reference = {}, "", "", ""
+        self.watches = telephone_orders.watch_choices(UnitOfWork())
+        self.countries = country_options()
+
+    @rx.event
+    @requires("telephone_orders.create")
+    def enter(self, form_data: dict[str, Any], staff: StaffIdentity):
+        self.field_errors, self.notice, self.notice_code, self.entered_reference = {}, "", "", ""
+        if not isinstance(form_data, dict):
+            self._answer(ErrorCode.INVALID_REQUEST)
+            return
+        lines = _lines(form_data)
+        if lines is None:
+            self.field_errors = {"lines": message(ErrorCode.INVALID_QUANTITY)}
+            self._answer(ErrorCode.FIELDS_INVALID)
+            return
+        form: dict[str, Any] = {name: _text(form_data.get(name)) for name in TEXT_FIELDS}
+        form["billing_same"] = form_data.get("billing_differs") not in ("on", True, "true")
+        try:
+            entered = telephone_orders.enter(UnitOfWork(), form=form, lines=lines,
+                                             personal_use=form_data.get("personal_use") in ("on", True, "true"),
+                                             staff=staff, ip=self._client_ip())
+        except TelephoneOrderRefused as refused:
+            self.field_errors = refused.fields
+            self._answer(refused.code if not refused.fields or refused.code is not ErrorCode.FIELDS_INVALID
+                         else ErrorCode.FIELDS_INVALID, **refused.refusal.params)
+            return
+        self.entered_reference = entered.reference
+        self._answer(None, f"Order {entered.reference} is entered ({entered.total}). The client has been emailed "
+                           f"the link to check it, accept the terms, confirm and pay; the watches are reserved "
+                           f"until then.")
+        self.watches = telephone_orders.watch_choices(UnitOfWork())
+        return rx.call_script("document.getElementById('telephone-order-form').reset()")
