@@ -109,6 +109,8 @@ class ErrorCode(StrEnum):
     PHONE_ORDER_NOT_AWAITING_CLIENT = "phone_order_not_awaiting_client"
     PHONE_ORDER_PERSONAL_USE = "phone_order_personal_use"
     PHONE_ORDER_NO_LINES = "phone_order_no_lines"
+    PHONE_ORDER_MOTO_OFF = "phone_order_moto_off"
+    PHONE_ORDER_TERMS_NOT_READ = "phone_order_terms_not_read"
     # back office: order exports
     EXPORT_LINK_INVALID = "export_link_invalid"
     EXPORT_LINK_EXPIRED = "export_link_expired"
@@ -344,6 +346,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PHONE_ORDER_PERSONAL_USE: "Please confirm that the client declared the watches are for their own "
                                         "use or a relative's (not for resale).",
     ErrorCode.PHONE_ORDER_NO_LINES: "Please choose at least one watch and its quantity.",
+    ErrorCode.PHONE_ORDER_MOTO_OFF: "Card payments by telephone are not enabled for this shop: the client pays "
+                                    "through the link we emailed.",
+    ErrorCode.PHONE_ORDER_TERMS_NOT_READ: "Please confirm that the client accepted the terms and conditions on the "
+                                          "telephone before taking the card.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 

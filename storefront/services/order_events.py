@@ -42,6 +42,14 @@ def terms_accepted(order_id: int, at: datetime, *, version: str, version_id: int
                   content_hash=content_hash, ip=ip, user_agent=user_agent)
 
 
+def terms_accepted_by_phone(order_id: int, at: datetime, *, version: str, version_id: int, content_hash: str,
+                            staff_id: int, staff_name: str) -> OrderEvent:
+    """The client accepted the terms on the telephone, to the member of staff named (PAY-2, MOTO); the terms
+    were emailed to them in the same transaction."""
+    return _event(order_id, E.TERMS_ACCEPTED, at, f"staff:{staff_id}", terms_version=version,
+                  terms_version_id=version_id, content_hash=content_hash, via="telephone", recorded_by=staff_name)
+
+
 def compliance_hold(order_id: int, at: datetime, screening: dict[str, Any]) -> OrderEvent:
     return _event(order_id, E.COMPLIANCE_HOLD, at, **screening)
 

@@ -31,14 +31,16 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from storefront.adapters.email_render import render_order_notice
-from storefront.adapters.tables import Order, Product
+from storefront import routes
+from storefront.adapters.stripe_gateway import StripeGateway
+from storefront.adapters.tables import Order, Product, StaffUser, TermsVersion
 from storefront.domain import card_numbers, order_info
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.order_status import OrderStatus
 from storefront.domain.policy import policy
 from storefront.domain.screening import Verdict
 from storefront.domain.staff import allowed
-from storefront.services import audit, cancellations, checkout, links, order_events, outbox
+from storefront.services import audit, cancellations, checkout, links, order_events, outbox, payment
 from storefront.services import terms as terms_service
 from storefront.services.calendar import merchant_calendar
 from storefront.services.documents import order_document
@@ -47,6 +49,7 @@ from storefront.services.order_view import LineRow, TotalsView
 from storefront.services.screening import screen_names
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
+from storefront.settings import get_settings
 
 CHANNEL = "telephone"
 PERMISSION = "telephone_orders.create"
@@ -246,6 +249,13 @@ def open_for_client(uow: UnitOfWork, reference: object, token: object, browser: 
                        .values(browser_hash=browser))
                 uow.commit()
                 s.refresh(order)
+        elif order.status == OrderStatus.PENDING_PAYMENT and order.browser_hash is None:
+            # accepted on the phone, the card taken by phone refused: the link now leads to the payment step
+            if s.exec(update(Order).where(Order.id == order.id, Order.browser_hash.is_(None))
+                      .values(browser_hash=browser)).rowcount != 1:
+                return Refusal(ErrorCode.PHONE_ORDER_NOT_AWAITING_CLIENT)
+            uow.commit()
+            s.refresh(order)
         elif order.browser_hash != browser:
             return Refusal(ErrorCode.PHONE_ORDER_NOT_AWAITING_CLIENT)
         return _client_view(s, order)
@@ -307,19 +317,10 @@ def confirm_by_client(uow: UnitOfWork, cmd: ClientConfirmation, at: datetime | N
     with uow:
         s = uow.session
         order = s.exec(select(Order).where(Order.reference == cmd.reference)).first()
-        record = dict(order.screening or {})
-        if record.get("verdict") != Verdict.POSSIBLE.value or screening.verdict is not Verdict.CLEAR:
-            record = {"verdict": screening.verdict.value, "score": round(screening.score, 1),
-                      "entry": screening.entry.uid if screening.entry else None,
-                      "matched_name": screening.matched_name}
-        moved = s.exec(update(Order).where(Order.id == order.id, Order.status == OrderStatus.AWAITING_CLIENT,
-                                           Order.browser_hash == cmd.browser)
-                       .values(status=OrderStatus.PENDING_PAYMENT.value, terms_version_id=current.id,
-                               terms_content_hash=current.content_hash, terms_accepted_at=at, accepted_ip=ip,
-                               accepted_user_agent=agent, personal_use_declared=True, screening=record,
-                               payment_deadline=at + timedelta(minutes=policy().payment_retry_minutes),
-                               updated_at=at)).rowcount
-        if moved != 1:  # confirmed (or cancelled) meanwhile by another request
+        concluded = _conclude(s, order, screening, at, browser=cmd.browser, ip=ip, agent=agent,
+                              deadline=at + timedelta(minutes=policy().payment_retry_minutes),
+                              terms=current)
+        if not concluded:  # confirmed (or cancelled) meanwhile by another request
             s.refresh(order)
             if order.status == OrderStatus.CANCELLED:
                 raise checkout.CheckoutError(ErrorCode.PHONE_ORDER_NOT_AWAITING_CLIENT)
@@ -327,10 +328,31 @@ def confirm_by_client(uow: UnitOfWork, cmd: ClientConfirmation, at: datetime | N
         s.add(order_events.confirmed_by_client(order.id, at, channel=CHANNEL))
         s.add(order_events.terms_accepted(order.id, at, version=current.version, version_id=current.id,
                                           content_hash=current.content_hash, ip=ip, user_agent=agent))
-        if record.get("verdict") == Verdict.POSSIBLE.value:
-            s.add(order_events.compliance_hold(order.id, at, dict(record)))
         uow.commit()
         return checkout.PlacedOrder(order.reference, OrderStatus.PENDING_PAYMENT.value, True)
+
+
+def _conclude(s: Session, order: Order, screening, at: datetime, *, browser: str | None, ip: str, agent: str,
+              deadline: datetime | None, terms) -> bool:
+    """Move the order from awaiting_client to pending_payment with the terms accepted (the contract is
+    concluded); its screening kept as strict as the stricter of entry and now. False when it moved meanwhile."""
+    record = dict(order.screening or {})
+    if record.get("verdict") != Verdict.POSSIBLE.value or screening.verdict is not Verdict.CLEAR:
+        record = {"verdict": screening.verdict.value, "score": round(screening.score, 1),
+                  "entry": screening.entry.uid if screening.entry else None, "matched_name": screening.matched_name}
+    where = [Order.id == order.id, Order.status == OrderStatus.AWAITING_CLIENT]
+    if browser is not None:
+        where.append(Order.browser_hash == browser)
+    values = dict(status=OrderStatus.PENDING_PAYMENT.value, terms_version_id=terms.id,
+                  terms_content_hash=terms.content_hash, terms_accepted_at=at, accepted_ip=ip,
+                  accepted_user_agent=agent, personal_use_declared=True, screening=record, updated_at=at)
+    if deadline is not None:
+        values["payment_deadline"] = deadline
+    if s.exec(update(Order).where(*where).values(**values)).rowcount != 1:
+        return False
+    if record.get("verdict") == Verdict.POSSIBLE.value:
+        s.add(order_events.compliance_hold(order.id, at, dict(record)))
+    return True
 
 
 def _info_of(order: Order) -> order_info.OrderInfo:
@@ -366,3 +388,124 @@ def watch_choices(uow: UnitOfWork) -> list[WatchChoice]:
         products = s.exec(select(Product).where(Product.active == True).order_by(Product.name)).all()  # noqa: E712
     return [WatchChoice(p.reference, f"{p.name} · {p.reference} · {p.stock} in stock · at most {p.max_per_order}")
             for p in products]
+
+
+# -- MOTO: the card taken by telephone (off unless the account allows it) ---------------------------------------
+
+MOTO_ACTION = "telephone_orders.moto"
+
+
+def moto_enabled() -> bool:
+    """Whether staff may take a card on the phone (settings STOREFRONT_STRIPE_MOTO, rules/payments.toml)."""
+    return get_settings().stripe_moto
+
+
+@dataclass(frozen=True)
+class PhonePayment:
+    """What became of a card taken by phone: held, or fallen back to the emailed pay link."""
+
+    status: str  # "held" | "fallback" | "cancelled"
+    code: ErrorCode | None
+    message: str
+
+
+def _staff_name(s: Session, staff: StaffIdentity) -> str:
+    user = s.get(StaffUser, staff.staff_id)
+    return (user.full_name or user.email) if user else staff.email
+
+
+def _email_terms(s: Session, order: Order, terms: TermsVersion, staff_name: str, at: datetime) -> None:
+    """The client receives the terms they accepted on the phone, in full, with the version's address."""
+    url = f"{get_settings().public_url.rstrip('/')}{routes.TERMS}?version={terms.version}"
+    paragraphs = (
+        f"On the telephone with {staff_name} of our client service, you accepted our terms and conditions of sale, "
+        f"version {terms.version}, for the order below. They are reproduced here for your records and remain "
+        f"available at {url}",
+        *(block.strip() for block in terms.body.split("\n\n") if block.strip()),
+    )
+    notice = render_order_notice(order_document(s, order), f"Your order {order.reference}: the terms you accepted",
+                                 paragraphs)
+    outbox.enqueue(s, f"telephone-terms:{order.id}", "telephone_terms", order.email, notice, order_id=order.id, at=at)
+
+
+def pay_by_phone(uow: UnitOfWork, reference: object, token: object, *, terms_accepted: object,
+                 terms_version_id: object, staff: StaffIdentity, ip: str = "", at: datetime | None = None,
+                 gw: StripeGateway | None = None) -> PhonePayment:
+    """Staff take the client's card in the provider's form (MOTO) for an order they entered (PAY-2).
+
+    The client accepted the terms on the phone: that acceptance is recorded as given by telephone with the
+    staff member's name, the terms are emailed to the client, and the contract is concluded; then the card is
+    held with the MOTO flag. If the provider does not hold it, the order falls back to the emailed link, which
+    now opens at the payment step, and the client is emailed again. Refusals before any of that raise
+    TelephoneOrderRefused and write nothing but the audit of a forbidden attempt.
+    """
+    at = _now(at)
+    if not allowed(staff.role, PERMISSION):
+        audit.record_now(uow, staff=staff, action=MOTO_ACTION, outcome="refused", ip=ip, detail="forbidden", at=at)
+        raise TelephoneOrderRefused(ErrorCode.STAFF_FORBIDDEN)
+    if not moto_enabled():
+        raise TelephoneOrderRefused(ErrorCode.PHONE_ORDER_MOTO_OFF)
+    if terms_accepted is not True:
+        raise TelephoneOrderRefused(ErrorCode.PHONE_ORDER_TERMS_NOT_READ, "terms_by_phone")
+    current = terms_service.current(uow, at)
+    if current is None or type(terms_version_id) is not int or current.id != terms_version_id:
+        raise TelephoneOrderRefused(ErrorCode.TERMS_CHANGED, "terms_by_phone")
+    refused = payment.card_attempt_refused(token, ip)
+    if refused is not None:
+        raise TelephoneOrderRefused(refused.code or ErrorCode.CARD_UNREADABLE, "card")
+    if not isinstance(reference, str) or len(reference) > 32:
+        raise TelephoneOrderRefused(ErrorCode.PHONE_ORDER_NOT_AWAITING_CLIENT)
+    with uow.reading() as s:
+        order = s.exec(select(Order).where(Order.reference == reference, Order.channel == CHANNEL)).first()
+    if order is None or order.status != OrderStatus.AWAITING_CLIENT \
+            or (_aware(order.payment_deadline) and at > _aware(order.payment_deadline)):
+        raise TelephoneOrderRefused(ErrorCode.PHONE_ORDER_NOT_AWAITING_CLIENT)
+    info = _info_of(order)
+    try:
+        checkout.check_buyer(info, merchant_calendar().local(at).date())
+    except checkout.CheckoutError as exc:
+        raise TelephoneOrderRefused(exc.code, exc.field, **exc.refusal.params) from None
+    screening = screen_names([info.full_name, info.shipping.name, info.billing.name])
+    with uow:
+        s = uow.session
+        name = _staff_name(s, staff)
+        if not _conclude(s, order, screening, at, browser=None, ip="", agent=f"telephone ({name})"[:400],
+                         deadline=None, terms=current):
+            raise TelephoneOrderRefused(ErrorCode.PHONE_ORDER_NOT_AWAITING_CLIENT)
+        s.add(order_events.terms_accepted_by_phone(order.id, at, version=current.version, version_id=current.id,
+                                                   content_hash=current.content_hash, staff_id=staff.staff_id,
+                                                   staff_name=name))
+        _email_terms(s, order, current, name, at)
+        audit.record(s, staff=staff, action=MOTO_ACTION, outcome="done", order_id=order.id,
+                     subject=f"order:{order.reference}", after={"status": OrderStatus.PENDING_PAYMENT.value,
+                                                                 "terms_version_id": current.id}, ip=ip, at=at)
+        uow.commit()
+    outcome = payment.authorize(uow, reference, token, browser=None, ip=ip, at=at, gw=gw, moto=True)
+    if outcome.status == "held":
+        return PhonePayment("held", None, "")
+    if outcome.status == "cancelled":
+        return PhonePayment("cancelled", outcome.code, outcome.message or "")
+    with uow:
+        s = uow.session
+        order = s.exec(select(Order).where(Order.reference == reference)).first()
+        if order.status == OrderStatus.PENDING_PAYMENT:
+            _email_pay_link(s, order, at)
+            audit.record(s, staff=staff, action=MOTO_ACTION, outcome="failed", order_id=order.id,
+                         subject=f"order:{order.reference}",
+                         detail="fallback_to_pay_link:" + (outcome.code.value if outcome.code else outcome.status),
+                         ip=ip, at=at)
+            uow.commit()
+    return PhonePayment("fallback", outcome.code, outcome.message or "")
+
+
+def _email_pay_link(s: Session, order: Order, at: datetime) -> None:
+    url = links.telephone_order_url(order.reference, at)
+    paragraphs = (
+        "The card details given on the telephone could not be authorised for this order. Your order stands, "
+        "under the terms you accepted; nothing has been charged.",
+        f"Please authorise the payment yourself in our payment provider's secure form: {url}",
+    )
+    notice = render_order_notice(order_document(s, order), f"Your order {order.reference}: please authorise the payment",
+                                 paragraphs)
+    outbox.enqueue(s, f"telephone-pay:{order.id}:{int(at.timestamp())}", "telephone_pay_link", order.email, notice,
+                   order_id=order.id, at=at)

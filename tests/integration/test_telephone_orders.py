@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+import stripe
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 
+from storefront.adapters import sandbox
 from storefront.adapters.db import get_engine
+from storefront.adapters.stripe_gateway import StripeGateway
 from storefront.adapters.tables import Order, ProductPrice, Product, StaffAuditEntry
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.order_status import OrderStatus
@@ -27,6 +30,7 @@ from storefront.services.markets import deliverable
 from storefront.services.telephone_orders import ClientConfirmation, TelephoneOrderRefused
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
+from tests.integration.stripe_fixtures import SANDBOX_WEBHOOK_SECRET
 from tests.integration.shop_fixtures import (
     ADDRESSES,
     PHONES,
@@ -340,3 +344,123 @@ def test_staff_may_cancel_an_order_still_awaiting_the_client(make_product):
     reference = enter({watch: 1}).reference
     order_admin.cancel(UnitOfWork(), reference, "client_request", staff=staff_member(Role.CUSTOMER_SERVICE))
     assert order_row(reference).status == "cancelled" and stock_of(watch) == 1
+
+
+# -- MOTO: the card taken on the phone, where the account allows it ----------------------------------------------
+
+class RecordingClient(stripe.RequestsClient):
+    """The Stripe SDK's own HTTP client, keeping what the shop sent: the sandbox ignores the MOTO flag, so the
+    request itself is the proof that it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=30)
+        self.sent: list[tuple[str, str, str]] = []
+
+    def request(self, method, url, headers, post_data=None):
+        body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
+        self.sent.append((method, urlsplit(url).path, unquote(body)))
+        return super().request(method, url, headers, post_data)
+
+
+@pytest.fixture
+def recording_gateway(localstripe):
+    client = RecordingClient()
+    gw = StripeGateway(sandbox.SECRET_KEY, SANDBOX_WEBHOOK_SECRET, api_base=localstripe.url, sandbox=True,
+                       http_client=client)
+    return gw, client
+
+
+@pytest.fixture
+def moto_on(monkeypatch):
+    monkeypatch.setattr(telephone_orders, "moto_enabled", lambda: True)
+
+
+def pay_by_phone(reference: str, token: str, gw, staff, **overrides):
+    fields = dict(terms_accepted=True, terms_version_id=terms_service.current(UnitOfWork()).id, staff=staff,
+                  ip="2001:db8::32", gw=gw)
+    fields.update(overrides)
+    return telephone_orders.pay_by_phone(UnitOfWork(), reference, token, **fields)
+
+
+def test_moto_is_off_by_default_and_nothing_moves(make_product, card_token, recording_gateway):
+    from storefront.settings import Settings
+
+    gw, client = recording_gateway
+    assert Settings().stripe_moto is False and telephone_orders.moto_enabled() is False
+    reference = enter({make_product(): 1}).reference
+    with pytest.raises(TelephoneOrderRefused) as refused:
+        pay_by_phone(reference, card_token(VISA_OK), gw, staff_member(Role.CUSTOMER_SERVICE))
+    assert refused.value.code == ErrorCode.PHONE_ORDER_MOTO_OFF
+    assert order_row(reference).status == "awaiting_client" and client.sent == []
+
+
+@pytest.mark.clause("PAY-5")
+def test_a_card_taken_by_phone_is_held_flagged_moto_with_the_acceptance_recorded_by_phone(
+        make_product, card_token, recording_gateway, moto_on):
+    gw, client = recording_gateway
+    agent = staff_member(Role.CUSTOMER_SERVICE)
+    entered = enter({make_product(): 1}, staff=agent)
+
+    paid = pay_by_phone(entered.reference, card_token(VISA_OK), gw, agent)
+
+    order = order_row(entered.reference)
+    assert paid.status == "held"
+    assert order.status == OrderStatus.AWAITING_APPROVAL.value and order.entered_by == agent.staff_id
+    intents = [body for method, path, body in client.sent if method == "post" and path == "/v1/payment_intents"]
+    assert len(intents) == 1 and "payment_method_options[card][moto]=true" in intents[0]
+    assert "4242424242424242" not in " ".join(body for _m, _p, body in client.sent)  # only the token travelled
+    [accepted] = [e for e in events_of(entered.reference) if e.type == "terms_accepted"]
+    assert (accepted.actor, accepted.data["via"], accepted.data["recorded_by"]) == (
+        f"staff:{agent.staff_id}", "telephone", agent.email)  # the staff member's name (the email when unnamed)
+    assert order.terms_version_id == terms_service.current(UnitOfWork()).id
+    kinds = [e.kind for e in outbox_of(entered.reference)]
+    assert "telephone_terms" in kinds  # the client still receives the terms by email
+    [terms_email] = [e for e in outbox_of(entered.reference) if e.kind == "telephone_terms"]
+    assert "accepted our terms and conditions" in terms_email.text_body
+    assert terms_service.current(UnitOfWork()).body.split("\n")[0].lstrip("# ").strip() in terms_email.text_body
+    assert [e.outcome for e in audit_entries("telephone_orders.moto", order.id)] == ["done"]
+
+
+@pytest.mark.clause("PAY-3")
+def test_a_card_refused_on_the_phone_falls_back_to_the_pay_link(make_product, card_token, recording_gateway,
+                                                              moto_on):
+    gw, _client = recording_gateway
+    agent = staff_member(Role.CUSTOMER_SERVICE)
+    entered = enter({make_product(): 1}, staff=agent)
+
+    paid = pay_by_phone(entered.reference, card_token("4000000000000341"), gw, agent)
+
+    assert (paid.status, paid.code) == ("fallback", ErrorCode.ISSUER_DECLINED)
+    assert order_row(entered.reference).status == "pending_payment"  # concluded, not yet paid
+    [pay_email] = [e for e in outbox_of(entered.reference) if e.kind == "telephone_pay_link"]
+    url = re.search(r"https?://\S+phone_order=\S+", pay_email.text_body).group(0)
+    query = parse_qs(urlsplit(url).query)
+    client_browser = new_browser()
+    shown = telephone_orders.open_for_client(UnitOfWork(), query["phone_order"][0], query["t"][0], client_browser)
+    assert shown.status == "pending_payment"  # the checkout opens it at the payment step
+
+    outcome = payment.authorize(UnitOfWork(), entered.reference, card_token(VISA_OK), gw=gw, browser=client_browser)
+
+    assert outcome.status == "held"
+    assert order_row(entered.reference).status == OrderStatus.AWAITING_APPROVAL.value
+    assert [(e.outcome, e.detail) for e in audit_entries("telephone_orders.moto", order_row(entered.reference).id)] \
+        == [("done", ""), ("failed", "fallback_to_pay_link:issuer_declined")]
+
+
+def test_the_card_is_not_taken_before_the_client_accepted_the_terms_on_the_phone(make_product, card_token,
+                                                                                recording_gateway, moto_on):
+    gw, client = recording_gateway
+    reference = enter({make_product(): 1}).reference
+    for overrides, code in (({"terms_accepted": False}, ErrorCode.PHONE_ORDER_TERMS_NOT_READ),
+                            ({"terms_version_id": 10**9}, ErrorCode.TERMS_CHANGED)):
+        with pytest.raises(TelephoneOrderRefused) as refused:
+            pay_by_phone(reference, card_token(VISA_OK), gw, staff_member(Role.CUSTOMER_SERVICE), **overrides)
+        assert refused.value.code == code
+    with pytest.raises(TelephoneOrderRefused) as raw_number:
+        pay_by_phone(reference, VISA_OK, gw, staff_member(Role.CUSTOMER_SERVICE))  # a card number, not a token
+    assert raw_number.value.code == ErrorCode.CARD_UNREADABLE
+    with pytest.raises(TelephoneOrderRefused) as forbidden:
+        pay_by_phone(reference, card_token(VISA_OK), gw, staff_member(Role.FINANCE))
+    assert forbidden.value.code == ErrorCode.STAFF_FORBIDDEN
+    assert order_row(reference).status == "awaiting_client"
+    assert not [p for m, p, _b in client.sent if p == "/v1/payment_intents"]
