@@ -11,6 +11,8 @@ import reflex as rx
 from storefront import routes
 from storefront.components.admin_layout import admin_frame, field_row
 from storefront.pages.admin import admin_page
+from storefront.services.payment import browser_config
+from storefront.state.card_form import TOKENIZE_JS
 from storefront.state.admin_telephone_order import LINE_SLOTS, AdminTelephoneOrderState
 
 S = AdminTelephoneOrderState
@@ -60,6 +62,34 @@ def watch_line(slot: int) -> rx.Component:
     )
 
 
+def moto_panel() -> rx.Component:
+    """Only where the account allows MOTO: the provider's card form, for the order just entered."""
+    js_url, publishable = browser_config()
+    return rx.card(
+        rx.flex(
+            rx.heading("Take the card by telephone (MOTO)", as_="h2", size="4"),
+            rx.text("Read the client our terms and conditions, version ", S.terms_version, ", which they will also "
+                    "receive by email. Only once they accept them, type the card they read out into the provider's "
+                    "form below: it goes to the provider, never to the shop. If it is refused, the client is "
+                    "emailed a link to pay themselves.", size="2"),
+            rx.el.label(rx.checkbox(checked=S.terms_by_phone, on_change=S.set_terms_by_phone, id="tel-terms-by-phone"),
+                        " The client accepted the terms and conditions on the telephone",
+                        style={"display": "flex", "gap": "0.5rem", "alignItems": "center"}),
+            rx.box(id="card-element", data_key=publishable,
+                   style={"border": "1px solid var(--gray-7)", "borderRadius": "6px", "padding": "0.75rem",
+                          "display": "flex", "flexWrap": "wrap", "gap": "0.5rem", "maxWidth": "100%"}),
+            rx.cond(S.moto_message != "", rx.callout(S.moto_message, id="moto-message", data_code=S.moto_code,
+                                                     role="alert", color_scheme="red")),
+            rx.button("Authorise the card", id="moto-pay", loading=S.moto_busy, disabled=~S.terms_by_phone,
+                      on_click=rx.call_script(TOKENIZE_JS, callback=S.pay_by_phone)),
+            rx.script(src="/checkout.js"),
+            rx.script(src=js_url),
+            direction="column", spacing="3",
+        ),
+        id="moto-panel",
+    )
+
+
 @admin_page(routes.ADMIN_TELEPHONE_ORDER, "Telephone order", [AdminTelephoneOrderState.load])
 def telephone_order() -> rx.Component:
     return admin_frame(
@@ -71,6 +101,7 @@ def telephone_order() -> rx.Component:
         rx.cond(S.notice != "", rx.callout(S.notice, id="telephone-order-notice", data_code=S.notice_code,
                                            data_reference=S.entered_reference, role="status",
                                            color_scheme=rx.cond(S.notice_code == "done", "green", "red"))),
+        rx.cond(S.moto_open, moto_panel()),
         rx.form(
             rx.flex(
                 rx.heading("Watches", as_="h2", size="4"),

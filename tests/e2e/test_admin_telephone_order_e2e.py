@@ -135,3 +135,33 @@ def test_a_role_without_the_permission_is_refused_and_audited(browser, shop_url,
     finally:
         ctx.close()
     assert rows(db, refused, role=role)[0][0] == before + 1
+
+
+@pytest.mark.clause("PAY-5")
+def test_where_the_account_allows_moto_client_service_takes_the_card_on_the_phone(browser, shop_url, db, mail_dir):
+    ctx, page = staff_page(browser, shop_url, "customer_service")
+    try:
+        page.goto(shop_url + "/admin/telephone-order")
+        fill_client(page, "Rue du Rhône 3")
+        page.click("#enter-telephone-order")
+        notice = page.locator("#telephone-order-notice")
+        expect(notice).to_have_attribute("data-code", "done")
+        reference = notice.get_attribute("data-reference")
+        expect(page.locator("#moto-panel")).to_be_visible()
+        expect(page.locator("#moto-pay")).to_be_disabled()  # not before the client accepted the terms
+        page.click("#tel-terms-by-phone")
+        fill_card(page, "4242424242424242")
+        page.click("#moto-pay")
+        expect(notice).to_have_attribute("data-code", "done", timeout=30000)
+        expect(notice).to_contain_text("authorised")
+        expect(page.locator("#moto-panel")).to_have_count(0)
+    finally:
+        ctx.close()
+    [(status, via, recorded_by)] = rows(
+        db, "SELECT o.status, e.data, s.full_name FROM shop_order o JOIN order_event e ON e.order_id = o.id "
+            "JOIN staff_user s ON s.id = o.entered_by WHERE o.reference = :r AND e.type = 'terms_accepted'",
+        r=reference)
+    assert status == "awaiting_approval"
+    assert '"via": "telephone"' in str(via).replace("'", '"') and recorded_by in str(via)
+    message = mail_with(mail_dir, f"Your order {reference}: the terms you accepted")
+    assert f"On the telephone with {recorded_by}" in message.get_body(preferencelist=("plain",)).get_content()

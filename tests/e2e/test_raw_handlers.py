@@ -291,6 +291,11 @@ HANDLERS: dict[tuple[type, str], Cases] = {
         ({"form_data": {"line_0_watch": [REF], "line_0_quantity": {"$gt": 0}, "email": None}}, to_sign_in),
         ({"form_data": {"full_name": HUGE}}, refused),
     ]),
+    (AdminTelephoneOrderState, "set_terms_by_phone"): Cases(page="/admin/telephone-order", ok={"value": True},
+                                                           crafted=[({"value": "yes"}, refused)]),
+    (AdminTelephoneOrderState, "pay_by_phone"): Cases(page="/admin/telephone-order", ok={"result": '{"token": "tok_x"}'},
+                                                     crafted=[({"result": '{"token": "4242424242424242"}'}, to_sign_in),
+                                                              ({"result": HUGE}, refused)]),
     (AdminAuditState, "load"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
     (AdminAuditState, "apply_filters"): Cases(page="/admin/audit", ok={"form_data": {"outcome": ""}}, crafted=[
         ({"form_data": {"staff_id": "1 OR 1=1", "reference": PROBE_EMAIL}}, to_sign_in),
