@@ -193,6 +193,8 @@ class OrderDetail:
     # personal data: filled only for a role allowed to see it
     customer: dict[str, str] = field(default_factory=dict)
     order_id: int = 0
+    # the member of staff who entered a telephone order (PAY-2), as the audit names staff; "" for a web order
+    entered_by: str = ""
 
 
 def _line_state(line: OrderLine) -> str:
@@ -246,6 +248,7 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
                             f"staff:{r.requested_by}" if r.requested_by else "system",
                             f"staff:{r.approved_by}" if r.approved_by else "") for r in refunds],
         currency=order.currency, customer=customer, order_id=order.id or 0,
+        entered_by=f"staff:{order.entered_by}" if order.entered_by else "",
     )
 
 

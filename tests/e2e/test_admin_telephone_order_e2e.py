@@ -104,6 +104,12 @@ def test_client_service_enters_an_order_and_the_client_confirms_and_pays_through
             "JOIN staff_user s ON s.id = o.entered_by WHERE o.reference = :r", r=reference)
     assert (status, channel, entered_by_role) == ("awaiting_approval", "telephone", "customer_service")
     assert terms_version is not None  # accepted by the client, in the checkout
+    ctx, page = staff_page(browser, shop_url, "customer_service")
+    try:  # the order page says who entered it
+        page.goto(shop_url + f"/admin/orders/{reference}")
+        expect(page.locator("#entered-by")).to_contain_text("staff:")
+    finally:
+        ctx.close()
     assert ("telephone_orders.create", "done") in rows(
         db, "SELECT action, outcome FROM staff_audit WHERE subject = :s", s=f"order:{reference}")
 

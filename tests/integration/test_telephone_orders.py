@@ -23,7 +23,7 @@ from storefront.adapters.tables import Order, ProductPrice, Product, StaffAuditE
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.order_status import OrderStatus
 from storefront.domain.staff import Role
-from storefront.services import checkout, links, order_admin, payment, telephone_orders
+from storefront.services import admin_orders, checkout, links, order_admin, payment, telephone_orders
 from storefront.services import terms as terms_service
 from storefront.services.checkout import CheckoutError
 from storefront.services.markets import deliverable
@@ -109,6 +109,9 @@ def test_staff_enter_an_order_at_the_shops_prices_reserving_stock_and_the_client
         quoted.total.minor, quoted.vat.amount.minor, quoted.shipping.minor)  # same prices, shipping, VAT as the shop
     assert order.terms_version_id is None and order.terms_accepted_at is None  # the client has accepted nothing yet
     assert order.browser_hash is None and order.personal_use_declared
+    shown = admin_orders.order_detail(UnitOfWork(), entered.reference, with_personal_data=False)
+    assert (shown.status, shown.channel, shown.entered_by) == ("awaiting_client", "telephone",
+                                                               f"staff:{agent.staff_id}")
     assert stock_of(watch) == 2  # reserved like a web order's
     placed = [e for e in events_of(entered.reference) if e.type == "order_placed"]
     assert [(e.actor, e.data["channel"], e.data["entered_by"]) for e in placed] == [
