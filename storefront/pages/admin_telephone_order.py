@@ -104,6 +104,7 @@ def telephone_order() -> rx.Component:
         rx.cond(S.moto_open, moto_panel()),
         rx.form(
             rx.flex(
+                rx.el.input(type="hidden", name="entry_key", value=S.entry_key),
                 rx.heading("Watches", as_="h2", size="4"),
                 *[watch_line(slot) for slot in range(LINE_SLOTS)],
                 field_error("lines"),

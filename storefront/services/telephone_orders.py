@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storefront.adapters.email_render import render_order_notice
@@ -82,6 +83,7 @@ class EnteredOrder:
     reference: str
     total: str  # formatted for the page
     email: str
+    created: bool = True  # False: this form had entered it already (a repeated click)
 
 
 def _now(at: datetime | None) -> datetime:
@@ -116,17 +118,30 @@ def _form(raw: object) -> dict:
     return clean
 
 
+def _already_entered(uow: UnitOfWork, checkout_key: str) -> EnteredOrder | None:
+    with uow.reading() as s:
+        order = s.exec(select(Order).where(Order.checkout_key == checkout_key)).first()
+        return EnteredOrder(order.reference, order_document(s, order).total, order.email, False) if order else None
+
+
 def enter(uow: UnitOfWork, *, form: object, lines: object, personal_use: object, staff: StaffIdentity,
-          ip: str = "", at: datetime | None = None) -> EnteredOrder:
+          ip: str = "", at: datetime | None = None, entry_key: object = "") -> EnteredOrder:
     """Record the order a client gives on the phone and email them the link to confirm and pay it.
 
     Refused (TelephoneOrderRefused, nothing written but the audit of a forbidden attempt) when the role may
     not, a field is wrong or holds a card number, a watch cannot be ordered, or a shop rule refuses the buyer.
+    `entry_key` (the form's own key) makes a repeated submission of the same form return the order it made.
     """
     at = _now(at)
     if not allowed(staff.role, PERMISSION):
         audit.record_now(uow, staff=staff, action=ACTION, outcome="refused", ip=ip, detail="forbidden", at=at)
         raise TelephoneOrderRefused(ErrorCode.STAFF_FORBIDDEN)
+    keyed = isinstance(entry_key, str) and 16 <= len(entry_key) <= 60 and entry_key.replace("-", "").replace(
+        "_", "").isalnum()
+    checkout_key = f"tel-{entry_key}" if keyed else f"tel-{secrets.token_urlsafe(24)}"
+    found = _already_entered(uow, checkout_key) if keyed else None
+    if found is not None:
+        return found
     values = _form(form)
     hidden = card_numbers.field_errors({name: values[name] for name in TEXT_FIELDS})
     if hidden:  # card details never enter the shop through free text (PAY-2)
@@ -145,7 +160,7 @@ def enter(uow: UnitOfWork, *, form: object, lines: object, personal_use: object,
         raise TelephoneOrderRefused(ErrorCode.TERMS_UNAVAILABLE)
     country = deliverable(info.shipping.country)
     screening = screen_names([info.full_name, info.shipping.name, info.billing.name])
-    cmd = checkout.PlaceOrder(checkout_key=f"tel-{secrets.token_urlsafe(24)}", cart=cart, info=info,
+    cmd = checkout.PlaceOrder(checkout_key=checkout_key, cart=cart, info=info,
                               terms_version_id=0, details_confirmed=False, terms_accepted=False, personal_use=True,
                               channel=CHANNEL)
     try:
@@ -161,7 +176,12 @@ def enter(uow: UnitOfWork, *, form: object, lines: object, personal_use: object,
             total = order_document(s, order).total
             uow.commit()
             return EnteredOrder(order.reference, total, order.email)
-    except checkout.CheckoutError as exc:  # a watch sold out meanwhile: nothing was written
+    except (checkout.CheckoutError, IntegrityError) as exc:  # a watch sold out meanwhile: nothing was written
+        found = _already_entered(uow, checkout_key) if keyed else None  # or the same form won the race
+        if found is not None:
+            return found
+        if isinstance(exc, IntegrityError):
+            raise
         raise TelephoneOrderRefused(exc.code, "lines", **exc.refusal.params) from None
 
 

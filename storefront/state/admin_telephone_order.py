@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncio
+import secrets
 
 import reflex as rx
 
@@ -60,6 +61,8 @@ class AdminTelephoneOrderState(AdminState):
     notice: str = ""
     notice_code: str = ""
     entered_reference: str = ""
+    # the form's own key, sent back with it: a second click on the same form returns the order the first made
+    entry_key: str = ""
     # MOTO (settings STOREFRONT_STRIPE_MOTO, off by default): the card taken on the phone for the order just entered
     moto_enabled: bool = False
     moto_open: bool = False
@@ -82,6 +85,7 @@ class AdminTelephoneOrderState(AdminState):
         self.watches = telephone_orders.watch_choices(UnitOfWork())
         self.countries = country_options()
         self.moto_enabled = telephone_orders.moto_enabled()
+        self.entry_key = secrets.token_urlsafe(24)
         self._close_moto()
 
     def _close_moto(self) -> None:
@@ -107,13 +111,16 @@ class AdminTelephoneOrderState(AdminState):
         try:
             entered = telephone_orders.enter(UnitOfWork(), form=form, lines=lines,
                                              personal_use=form_data.get("personal_use") in ("on", True, "true"),
-                                             staff=staff, ip=self._client_ip())
+                                             staff=staff, ip=self._client_ip(), entry_key=form_data.get("entry_key"))
         except TelephoneOrderRefused as refused:
             self.field_errors = refused.fields
-            self._answer(refused.code if not refused.fields or refused.code is not ErrorCode.FIELDS_INVALID
-                         else ErrorCode.FIELDS_INVALID, **refused.refusal.params)
+            self._answer(refused.code, **refused.refusal.params)
             return
-        self.entered_reference = entered.reference
+        self.entered_reference, self.entry_key = entered.reference, secrets.token_urlsafe(24)
+        if not entered.created:
+            self._answer(None, f"Order {entered.reference} was already entered from this form ({entered.total}); "
+                               "nothing new was made.")
+            return
         self._answer(None, f"Order {entered.reference} is entered ({entered.total}). The client has been emailed "
                            f"the link to check it, accept the terms, confirm and pay; the watches are reserved "
                            f"until then.")

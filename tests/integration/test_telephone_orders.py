@@ -467,3 +467,15 @@ def test_the_card_is_not_taken_before_the_client_accepted_the_terms_on_the_phone
     assert forbidden.value.code == ErrorCode.STAFF_FORBIDDEN
     assert order_row(reference).status == "awaiting_client"
     assert not [p for m, p, _b in client.sent if p == "/v1/payment_intents"]
+
+
+def test_a_repeated_submission_of_the_same_form_enters_one_order(make_product):
+    watch = make_product(stock=3)
+    agent = staff_member(Role.CUSTOMER_SERVICE)
+    form, key = client_form(), secrets.token_urlsafe(24)
+    first = telephone_orders.enter(UnitOfWork(), form=form, lines={watch: 1}, personal_use=True, staff=agent,
+                                   entry_key=key)
+    again = telephone_orders.enter(UnitOfWork(), form=form, lines={watch: 1}, personal_use=True, staff=agent,
+                                   entry_key=key)
+    assert (again.reference, again.created, first.created) == (first.reference, False, True)
+    assert stock_of(watch) == 2 and len(outbox_of(first.reference)) == 1
