@@ -370,8 +370,8 @@ def _conclude(s: Session, order: Order, screening, at: datetime, *, browser: str
         values["payment_deadline"] = deadline
     if s.exec(update(Order).where(*where).values(**values)).rowcount != 1:
         return False
-    if record.get("verdict") == Verdict.POSSIBLE.value:
-        s.add(order_events.compliance_hold(order.id, at, dict(record)))
+    if record.get("verdict") == Verdict.POSSIBLE.value and record != (order.screening or {}):
+        s.add(order_events.compliance_hold(order.id, at, dict(record)))  # new since entry (entry wrote its own)
     return True
 
 

@@ -479,3 +479,20 @@ def test_a_repeated_submission_of_the_same_form_enters_one_order(make_product):
                                    entry_key=key)
     assert (again.reference, again.created, first.created) == (first.reference, False, True)
     assert stock_of(watch) == 2 and len(outbox_of(first.reference)) == 1
+
+
+@pytest.mark.clause("PAY-7")
+def test_a_possible_sdn_match_entered_by_phone_goes_to_compliance_review_once_paid(make_product, card_token,
+                                                                                  stripe_gateway):
+    entered = enter({make_product(): 1}, client_form(full_name="Arkady Beltramov", ship_name="Arkady Beltramov"))
+    reference, token = link_of(entered.reference)
+    browser = new_browser()
+    assert order_row(reference).screening["verdict"] == "possible"
+    telephone_orders.open_for_client(UnitOfWork(), reference, token, browser)
+    confirm(reference, token, browser)
+
+    outcome = payment.authorize(UnitOfWork(), reference, card_token(VISA_OK), gw=stripe_gateway, browser=browser)
+
+    assert outcome.status == "held"
+    assert order_row(reference).status == OrderStatus.COMPLIANCE_REVIEW.value
+    assert [e.type for e in events_of(reference)].count("compliance_hold") == 1
