@@ -40,6 +40,7 @@ ADMIN_SANCTIONS = "/admin/sanctions"
 ADMIN_STAFF = "/admin/staff"
 ADMIN_CATALOGUE = "/admin/catalogue"
 ADMIN_PRIVACY = "/admin/privacy"
+ADMIN_TELEPHONE_ORDER = "/admin/telephone-order"
 
 # Each page's meta description (search results, link previews); "{brand}" is the merchant's brand.
 # A page registered under a path not listed here takes the description of its route pattern (WATCH for

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # [provider_capabilities]): one hold captured per shipment; holds of up to 30 days.
     stripe_multicapture: bool = False
     stripe_extended_authorization: bool = False
+    # Telephone orders (PAY-2): staff may enter the client's card in the provider's form on the management
+    # page, flagged MOTO. Only where Stripe enabled MOTO on the account (rules/payments.toml
+    # [provider_capabilities]); off by default, when the client always pays through the emailed link.
+    stripe_moto: bool = False
 
     # Mail: without an SMTP host, mail is captured locally (var/mail/ and a loopback SMTP server).
     smtp_host: str = ""

@@ -310,11 +310,14 @@ def hold_window_seconds(brand: str, initiator: str) -> int:
 
 
 CARD_OPTIONS = {"request_extended_authorization": ("if_available", "never"),
-                "request_multicapture": ("if_available", "never")}
+                "request_multicapture": ("if_available", "never"),
+                # Mail order / telephone order (PAY-2): accepted and ignored, as a sandbox cannot tell
+                # (tests record the request to prove the flag is sent).
+                "moto": ("true", "false", True, False)}
 
 
 def _card_options(options: Any) -> dict[str, str]:
-    """payment_method_options[card] as Stripe validates it, for the two capabilities the shop may ask for."""
+    """payment_method_options[card] as Stripe validates it, for the capabilities the shop may ask for."""
     from localstripe.errors import UserError
 
     if options in (None, ""):

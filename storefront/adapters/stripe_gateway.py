@@ -197,6 +197,7 @@ class StripeGateway:
         max_network_retries: int | None = None,
         multicapture: bool = False,
         extended_authorization: bool = False,
+        http_client: stripe.HTTPClient | None = None,
     ) -> None:
         if not secret_key:
             raise ValueError("a Stripe secret key is required (use from_settings for the sandbox)")
@@ -211,7 +212,7 @@ class StripeGateway:
             secret_key,
             base_addresses={"api": api_base} if api_base else None,
             max_network_retries=retries,
-            http_client=stripe.RequestsClient(timeout=_HTTP_TIMEOUT_SECONDS),
+            http_client=http_client or stripe.RequestsClient(timeout=_HTTP_TIMEOUT_SECONDS),
         )
 
     @classmethod
@@ -298,11 +299,15 @@ class StripeGateway:
         idempotency_key: str,
         description: str = "",
         metadata: dict[str, str] | None = None,
+        moto: bool = False,
     ) -> Authorization:
         """Hold `amount` on the saved card without charging it (capture_method=manual).
 
         A decline is a normal outcome, returned as status "declined", not raised. The card is set up
         for later off-session holds (setup_future_usage), which the checkout's consent covers.
+        `moto`: staff entered the card for a client on the telephone (PAY-2); the intent is flagged
+        `payment_method_options[card][moto]=true` (Stripe: mail order / telephone order, out of scope
+        of SCA; only for accounts Stripe enabled for MOTO, and only at confirmation, as here).
         """
         meta = {str(k): str(v) for k, v in (metadata or {}).items()}
         params: dict[str, Any] = {
@@ -319,8 +324,12 @@ class StripeGateway:
             "setup_future_usage": "off_session",
             "metadata": meta,
             "expand": ["latest_charge"],
-            **self._card_options(),
         }
+        card_options = dict(self._card_options().get("payment_method_options", {}).get("card", {}))
+        if moto:
+            card_options["moto"] = True
+        if card_options:
+            params["payment_method_options"] = {"card": card_options}
         if description:
             if self.sandbox:
                 localstripe.describe(meta, description)

@@ -186,9 +186,10 @@ class Order(SQLModel, table=True):
     vat_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     total_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     ship_by: date
-    terms_version_id: int = Field(foreign_key="terms_version.id")
-    terms_content_hash: str = Field(max_length=64)
-    terms_accepted_at: datetime
+    # Empty until the client accepts the terms: a telephone order awaits the client's own acceptance (PAY-2).
+    terms_version_id: Optional[int] = Field(default=None, foreign_key="terms_version.id")
+    terms_content_hash: str = Field(default="", max_length=64)
+    terms_accepted_at: Optional[datetime] = None
     accepted_ip: str = Field(default="", max_length=64, index=True)
     # Fingerprint of the browser that placed a web order (services/browser.py): only it may pay or cancel.
     browser_hash: Optional[str] = Field(default=None, max_length=64, index=True)
@@ -197,6 +198,8 @@ class Order(SQLModel, table=True):
     screening: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     payment_customer_id: Optional[str] = Field(default=None, max_length=80)
     payment_deadline: Optional[datetime] = None
+    # The member of staff who entered a telephone order (PAY-2); None for an order the client placed online.
+    entered_by: Optional[int] = Field(default=None, foreign_key="staff_user.id")
     placed_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     # What services/retention.py erased of the personal data above (domain/retention.py Erasure: "", "partial",

@@ -47,6 +47,8 @@ def admin_frame(state, *children: rx.Component) -> rx.Component:
                     rx.cond(state.granted.contains("staff.manage"), rx.link("Staff", href=routes.ADMIN_STAFF, size="3")),
                     rx.cond(state.granted.contains("customers.erase"),
                             rx.link("Privacy", href=routes.ADMIN_PRIVACY, size="3")),
+                    rx.cond(state.granted.contains("telephone_orders.create"),
+                            rx.link("Telephone order", href=routes.ADMIN_TELEPHONE_ORDER, size="3")),
                     spacing="4", align="center", wrap="wrap",
                 ),
                 rx.flex(

@@ -102,6 +102,16 @@ class ErrorCode(StrEnum):
     STAFF_ALREADY_DISABLED = "staff_already_disabled"
     STAFF_ROLE_UNCHANGED = "staff_role_unchanged"
     STAFF_NO_SECOND_FACTOR = "staff_no_second_factor"
+    # staff free text (PAY-2): card numbers are typed only into the payment provider's form
+    CARD_NUMBER_IN_TEXT = "card_number_in_text"
+    # back office: telephone orders (PAY-2)
+    PHONE_ORDER_LINK_INVALID = "phone_order_link_invalid"
+    PHONE_ORDER_LINK_EXPIRED = "phone_order_link_expired"
+    PHONE_ORDER_NOT_AWAITING_CLIENT = "phone_order_not_awaiting_client"
+    PHONE_ORDER_PERSONAL_USE = "phone_order_personal_use"
+    PHONE_ORDER_NO_LINES = "phone_order_no_lines"
+    PHONE_ORDER_MOTO_OFF = "phone_order_moto_off"
+    PHONE_ORDER_TERMS_NOT_READ = "phone_order_terms_not_read"
     # back office: order exports
     EXPORT_LINK_INVALID = "export_link_invalid"
     EXPORT_LINK_EXPIRED = "export_link_expired"
@@ -411,6 +421,20 @@ MESSAGES: dict[ErrorCode, str] = {
                                "each side.",
     ErrorCode.IMAGE_LIMIT: "A watch has at most {limit} photographs.",
     ErrorCode.IMAGE_NOT_FOUND: "This photograph is no longer on the watch.",
+    ErrorCode.CARD_NUMBER_IN_TEXT: "This looks like a card number. Card details are never written into the shop: "
+                                   "the client enters them in the payment form. Please remove it.",
+    ErrorCode.PHONE_ORDER_LINK_INVALID: "This link does not open an order. Please use the link in our email as it "
+                                        "is, or contact our client service.",
+    ErrorCode.PHONE_ORDER_LINK_EXPIRED: "This link has expired and the order was not confirmed in time. Please "
+                                        "contact our client service, who will gladly enter it again.",
+    ErrorCode.PHONE_ORDER_NOT_AWAITING_CLIENT: "This order is no longer waiting for the client's confirmation.",
+    ErrorCode.PHONE_ORDER_PERSONAL_USE: "Please confirm that the client declared the watches are for their own "
+                                        "use or a relative's (not for resale).",
+    ErrorCode.PHONE_ORDER_NO_LINES: "Please choose at least one watch and its quantity.",
+    ErrorCode.PHONE_ORDER_MOTO_OFF: "Card payments by telephone are not enabled for this shop: the client pays "
+                                    "through the link we emailed.",
+    ErrorCode.PHONE_ORDER_TERMS_NOT_READ: "Please confirm that the client accepted the terms and conditions on the "
+                                          "telephone before taking the card.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 
 class OrderStatus(StrEnum):
+    # entered by staff on the phone (PAY-2); stock reserved; the client has not yet checked, accepted and confirmed
+    AWAITING_CLIENT = "awaiting_client"
     PENDING_PAYMENT = "pending_payment"  # contract concluded at step 5; no hold on the card yet
     COMPLIANCE_REVIEW = "compliance_review"  # hold in place; a possible sanctions match awaits staff
     AWAITING_APPROVAL = "awaiting_approval"  # hold in place; not final
@@ -68,11 +70,14 @@ class OrderEvent(StrEnum):
     STOCK_RELEASED = "stock_released"
     EMAIL_QUEUED = "email_queued"
     NOTE_ADDED = "note_added"
+    CONFIRMED_BY_CLIENT = "confirmed_by_client"
 
 
 S, P = OrderStatus, PaymentStatus
 
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    # the client confirms through the emailed link (contract concluded), or the link lapses / staff cancel
+    S.AWAITING_CLIENT: frozenset({S.PENDING_PAYMENT, S.CANCELLED}),
     S.PENDING_PAYMENT: frozenset({S.AWAITING_APPROVAL, S.COMPLIANCE_REVIEW, S.CANCELLED}),
     # Cleared: to approval, or back to where a re-screening found it (REVIEW_RETURNS). Declined: cancelled; when
     # part had shipped before, back to partially shipped and on to shipped with the rest cancelled
@@ -108,6 +113,8 @@ REVIEW_RETURNS = frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.PARTIALLY_SHIPPED
 HOLD_NEEDED = frozenset({S.AWAITING_APPROVAL, S.COMPLIANCE_REVIEW, S.APPROVED, S.PARTIALLY_SHIPPED})
 
 CUSTOMER_LABELS: dict[OrderStatus, str] = {
+    S.AWAITING_CLIENT: "Awaiting your confirmation — entered for you by telephone; please check it, accept the "
+                       "terms and confirm it through the link in our email",
     S.PENDING_PAYMENT: "Awaiting payment — your order is placed; your card has not been authorised yet",
     S.COMPLIANCE_REVIEW: "Being reviewed — we are completing our routine checks; "
                          "nothing is charged to your card while we do",

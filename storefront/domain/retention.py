@@ -23,8 +23,8 @@ from storefront.domain.order_status import OrderStatus
 from storefront.rules import load
 
 # Statuses of an order being performed: its data is needed to deliver, charge or review it (contract).
-OPEN = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW, OrderStatus.AWAITING_APPROVAL,
-                  OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED})
+# Every status but the two ends, so a status added later is kept rather than erased by default.
+OPEN = frozenset(OrderStatus) - {OrderStatus.SHIPPED, OrderStatus.CANCELLED}
 PERIOD_KEYS = ("abandoned_checkout", "cancelled_unpaid", "commercial_records", "sanctions_screening",
                "email_contents", "staff_sessions", "audit_log")
 SCREENING_CLEAR = "clear"

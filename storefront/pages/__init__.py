@@ -4,3 +4,4 @@ from storefront.pages import admin, admin_outbox, admin_staff, admin_terms, cart
 from storefront.pages import admin_sanctions  # noqa: F401,E402  (the sanctions page, issue 10 § 3)
 from storefront.pages import admin_catalogue  # noqa: F401,E402  (the catalogue page, issue 10 § 1)
 from storefront.pages import admin_privacy  # noqa: F401,E402  (retention and erasure requests, issue 10 § 7)
+from storefront.pages import admin_telephone_order  # noqa: F401,E402  (telephone orders, issue 10 § 5)

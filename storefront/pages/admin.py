@@ -452,6 +452,7 @@ def order() -> rx.Component:
                             & ((d.status == "partially_shipped") | (d.status == "shipped")), refund_form()),
                     rx.text("Placed ", d.placed_at, " · ", d.channel, " · ship by ", d.ship_by, " · terms ",
                             d.terms_version, " · screening ", d.screening),
+                    rx.cond(d.entered_by != "", rx.text("Entered by telephone by ", d.entered_by, id="entered-by")),
                     rx.text("Subtotal ", d.subtotal, " · shipping ", d.shipping, " · VAT ", d.vat, " · total ", d.total,
                             weight="bold", id="order-total"),
                     rx.cond(d.customer.contains("email"),

@@ -74,7 +74,8 @@ def staff_accounts() -> rx.Component:
             rx.flex(
                 rx.box(field_row("Email", rx.input(name="email", id="new-staff-email", type="email", required=True,
                                                    max_length=320)), field_error("email")),
-                rx.box(field_row("Name", rx.input(name="full_name", id="new-staff-name", max_length=200))),
+                rx.box(field_row("Name", rx.input(name="full_name", id="new-staff-name", max_length=200)),
+                       field_error("full_name")),
                 rx.box(field_row("Role", role_select("role", "new-staff-role", "viewer")), field_error("role")),
                 rx.box(field_row(f"Initial password (at least {RULES.password_min_length} characters)",
                                  rx.input(name="password", id="new-staff-password", type="password",

@@ -240,6 +240,11 @@ def checkout() -> rx.Component:
     return rx.flex(
         rx.heading("Checkout", size="7", as_="h1"),
         step_indicator(),
+        rx.cond(CheckoutState.phone_order,
+                rx.callout("This order was entered for you by our client service on the telephone. Please check "
+                           "the details, read and accept the terms, confirm the order and authorise the payment: "
+                           "nothing is concluded until you confirm it here.", icon="phone", id="phone-order-note",
+                           role="status")),
         rx.cond(CheckoutState.message != "",
                 rx.callout(CheckoutState.message, icon="triangle-alert", color_scheme="red", id="checkout-message",
                            role="alert", data_code=CheckoutState.message_code)),

@@ -193,6 +193,8 @@ class OrderDetail:
     # personal data: filled only for a role allowed to see it
     customer: dict[str, str] = field(default_factory=dict)
     order_id: int = 0
+    # the member of staff who entered a telephone order (PAY-2), as the audit names staff; "" for a web order
+    entered_by: str = ""
 
 
 def _line_state(line: OrderLine) -> str:
@@ -220,7 +222,7 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
                        .order_by(PaymentAuthorization.id)).all()
         events = s.exec(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
         emails = s.exec(select(OutboxEmail).where(OutboxEmail.order_id == order.id).order_by(OutboxEmail.id)).all()
-        terms = s.get(TermsVersion, order.terms_version_id)
+        terms = s.get(TermsVersion, order.terms_version_id) if order.terms_version_id else None
         refunds = s.exec(select(RefundRecord).where(RefundRecord.order_id == order.id).order_by(RefundRecord.id)).all()
     customer = {}
     if with_personal_data:
@@ -247,6 +249,7 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
                             f"staff:{r.requested_by}" if r.requested_by else "system",
                             f"staff:{r.approved_by}" if r.approved_by else "") for r in refunds],
         currency=order.currency, customer=customer, order_id=order.id or 0,
+        entered_by=f"staff:{order.entered_by}" if order.entered_by else "",
     )
 
 

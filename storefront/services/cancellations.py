@@ -25,6 +25,11 @@ NOTICES = {
         "so the order has been cancelled and the watches released. Nothing has been charged.",
         "If you would still like these pieces, you are welcome to order again or to contact us.",
     ),
+    "not_confirmed_by_client": (
+        "The order we entered for you by telephone was not confirmed within the time allowed, so it has been "
+        "cancelled and the watches released. Nothing has been charged.",
+        "If you would still like these pieces, please contact our client service, who will gladly help.",
+    ),
     "payment_attempts_exhausted": (
         "No card could be authorised for this order after several attempts, so the order has been cancelled "
         "and the watches released. Nothing has been charged.",
@@ -33,10 +38,14 @@ NOTICES = {
 }
 
 
+UNPAID = (OrderStatus.PENDING_PAYMENT, OrderStatus.AWAITING_CLIENT)
+
+
 def cancel_unpaid(s: Session, order_id: int, at: datetime, reason: str, *, actor: str = order_events.SYSTEM,
                   notify: bool = True) -> bool:
-    """Cancel the order if it still awaits payment; False when something else already moved it."""
-    moved = s.exec(update(Order).where(Order.id == order_id, Order.status == OrderStatus.PENDING_PAYMENT)
+    """Cancel the order if it still awaits payment (or, taken by telephone, the client's confirmation);
+    False when something else already moved it."""
+    moved = s.exec(update(Order).where(Order.id == order_id, Order.status.in_(UNPAID))
                    .values(status=OrderStatus.CANCELLED.value, updated_at=at)).rowcount
     if moved != 1:
         return False

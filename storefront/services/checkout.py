@@ -201,7 +201,11 @@ def place_order(cmd: PlaceOrder, uow: UnitOfWork, at: datetime | None = None) ->
         raise
 
 
-def _record(s: Session, cmd: PlaceOrder, country: Country, terms: TermsVersion, screening, at: datetime) -> Order:
+def _record(s: Session, cmd: PlaceOrder, country: Country, terms: TermsVersion | None, screening, at: datetime,
+            *, entered_by: int | None = None, deadline: datetime | None = None) -> Order:
+    """Reserve the stock and write the order. Without `terms` it is an order staff entered by telephone
+    (`entered_by`): it awaits the client, who checks it and accepts the terms through the emailed link
+    (services/telephone_orders.py), and it lapses at `deadline`."""
     q = quote_cart(s, cmd.cart, country, at)
     if cmd.shown_quote is not None and cmd.shown_quote != quote_figures(q):
         raise CheckoutError(ErrorCode.PRICE_CHANGED)
@@ -220,19 +224,20 @@ def _record(s: Session, cmd: PlaceOrder, country: Country, terms: TermsVersion, 
     order = Order(
         reference=reference, access_token="", checkout_key=cmd.checkout_key,
         browser_hash=cmd.browser or None,
-        status=OrderStatus.PENDING_PAYMENT.value, channel=cmd.channel, country=country.code,
+        status=(OrderStatus.PENDING_PAYMENT if terms else OrderStatus.AWAITING_CLIENT).value, channel=cmd.channel,
+        country=country.code, entered_by=entered_by,
         currency=country.currency, locale=display_locale(page_language(), country.code), email=cmd.info.email,
         phone=cmd.info.phone, full_name=cmd.info.full_name, birth_date=cmd.info.birth_date,
         shipping_address=vars(cmd.info.shipping), billing_address=vars(cmd.info.billing),
         subtotal_minor=q.subtotal.minor, shipping_minor=q.shipping.minor,
         vat_rate=str(q.vat.rate) if q.vat else None, vat_minor=q.vat.amount.minor if q.vat else 0,
-        total_minor=q.total.minor, ship_by=q.ship_by, terms_version_id=terms.id,
-        terms_content_hash=terms.content_hash, terms_accepted_at=at, accepted_ip=ip,
-        accepted_user_agent=agent, personal_use_declared=True,
+        total_minor=q.total.minor, ship_by=q.ship_by, terms_version_id=terms.id if terms else None,
+        terms_content_hash=terms.content_hash if terms else "", terms_accepted_at=at if terms else None,
+        accepted_ip=ip, accepted_user_agent=agent, personal_use_declared=True,
         screening={"verdict": screening.verdict.value, "score": round(screening.score, 1),
                    "entry": screening.entry.uid if screening.entry else None,
                    "matched_name": screening.matched_name},
-        payment_deadline=at + timedelta(minutes=policy().payment_retry_minutes),
+        payment_deadline=deadline or at + timedelta(minutes=policy().payment_retry_minutes),
         placed_at=at, updated_at=at,
     )
     s.add(order)
@@ -243,9 +248,10 @@ def _record(s: Session, cmd: PlaceOrder, country: Country, terms: TermsVersion, 
         stock.record_change(s, products[line.reference].id, -line.quantity, stock.ORDER_PLACED, at=at,
                             order_id=order.id)
     s.add(order_events.order_placed(order.id, at, total_minor=q.total.minor, currency=q.total.currency,
-                                    channel=cmd.channel))
-    s.add(order_events.terms_accepted(order.id, at, version=terms.version, version_id=terms.id,
-                                      content_hash=terms.content_hash))
+                                    channel=cmd.channel, entered_by=entered_by))
+    if terms is not None:
+        s.add(order_events.terms_accepted(order.id, at, version=terms.version, version_id=terms.id,
+                                          content_hash=terms.content_hash))
     if screening.verdict is Verdict.POSSIBLE:
         s.add(order_events.compliance_hold(order.id, at, dict(order.screening)))
     return order

@@ -28,7 +28,7 @@ def order_document(session: Session, order: Order) -> OrderDocument:
     s = get_settings()
     money = lambda minor: Money(minor, order.currency).format(order.locale)  # noqa: E731
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
-    terms = session.get(TermsVersion, order.terms_version_id)
+    terms = session.get(TermsVersion, order.terms_version_id) if order.terms_version_id else None
     has_vat = order.vat_rate is not None
     return OrderDocument(
         reference=order.reference,
@@ -46,8 +46,8 @@ def order_document(session: Session, order: Order) -> OrderDocument:
         duties_notice=None if has_vat else DUTIES_NOTICE.format(country=country_of(order.country).name),
         total=money(order.total_minor),
         currency=order.currency,
-        terms_version=terms.version,
-        terms_date=format_date(terms.published_at, "long", locale=order.locale),
+        terms_version=terms.version if terms else "",  # none yet: a telephone order the client has not confirmed
+        terms_date=format_date(terms.published_at, "long", locale=order.locale) if terms else "",
         ship_by=format_date(order.ship_by, "full", locale=order.locale),
         status_url=links.order_url(order.reference),
         status_label=customer_label(OrderStatus(order.status)),

@@ -23,6 +23,7 @@ from storefront.services.hold_renewal import renew_due
 from storefront.services.outbox import deliver_due
 from storefront.services.payment import expire_unpaid
 from storefront.services.retention import run_daily as retention_due
+from storefront.services.telephone_orders import expire_unconfirmed
 from storefront.services.unavailable_items import unavailable_deadlines_due
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.settings import get_settings
@@ -40,6 +41,7 @@ def _emails(uow: UnitOfWork, at: datetime) -> int:
 # In this order: a refused renewal's email and the unavailable-piece notices leave in the same round.
 JOBS: dict[str, Callable[[UnitOfWork, datetime], int]] = {
     "payment_window": lambda uow, at: len(expire_unpaid(uow, at)),
+    "telephone_orders": lambda uow, at: len(expire_unconfirmed(uow, at)),
     "hold_renewal": lambda uow, at: len(renew_due(uow, at=at)),
     "unavailable_items": lambda uow, at: len(unavailable_deadlines_due(uow, at=at)),
     "email_outbox": _emails,

@@ -24,6 +24,7 @@ class Purpose(StrEnum):
     PAY = "pay"  # back to the payment step of an unpaid order
     REAUTHORIZE = "reauthorize"  # authorise the card again after a refused hold renewal (while the order is open)
     UNAVAILABLE_CHOICE = "unavailable_choice"  # new date or refund for an unavailable item (GTC-3.2)
+    TELEPHONE_ORDER = "telephone_order"  # the client checks, accepts and confirms an order taken by phone (PAY-2)
 
 
 class LinkCheck(StrEnum):
@@ -77,6 +78,12 @@ def order_path(reference: str, at: datetime | None = None) -> str:
 def order_url(reference: str, at: datetime | None = None) -> str:
     """The order status page as sent in emails."""
     return get_settings().public_url.rstrip("/") + order_path(reference, at)
+
+
+def telephone_order_url(reference: str, at: datetime | None = None) -> str:
+    """The checkout opened at the check of details of an order staff entered by telephone."""
+    return (f"{get_settings().public_url.rstrip('/')}{routes.CHECKOUT}?phone_order={reference}"
+            f"&t={issue(reference, Purpose.TELEPHONE_ORDER, at)}")
 
 
 def reauthorize_url(reference: str, at: datetime | None = None) -> str:

@@ -29,7 +29,7 @@ from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 
-CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW,
+CANCELLABLE = frozenset({OrderStatus.AWAITING_CLIENT, OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW,
                          OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED})
 
 APPROVAL_NOTICE = (
@@ -168,7 +168,7 @@ def cancel(uow: UnitOfWork, reference: str, reason: object, *, staff: StaffIdent
         if order.status not in CANCELLABLE:
             raise ActionRefused(ErrorCode.NOT_CANCELLABLE, status=order.status.replace("_", " "))
         before, actor, ended = order.status, f"staff:{staff.staff_id}", OrderStatus.CANCELLED
-        if order.status == OrderStatus.PENDING_PAYMENT:
+        if order.status in cancellations.UNPAID:
             if not cancellations.cancel_unpaid(s, order.id, at, why.value, actor=actor, notify=False):
                 raise ActionRefused(ErrorCode.ORDER_CHANGED)
         elif _shipped_any(s, order.id):  # stopped by compliance after part shipped: the rest is cancelled

@@ -21,19 +21,35 @@ def _event(order_id: int, event_type: E, at: datetime, actor: str = SYSTEM, /, *
     return OrderEvent(order_id=order_id, type=event_type.value, at=at, actor=actor, data=data)
 
 
-def order_placed(order_id: int, at: datetime, *, total_minor: int, currency: str, channel: str) -> OrderEvent:
-    return _event(order_id, E.ORDER_PLACED, at, CLIENT, total_minor=total_minor, currency=currency, channel=channel)
+def order_placed(order_id: int, at: datetime, *, total_minor: int, currency: str, channel: str,
+                 entered_by: int | None = None) -> OrderEvent:
+    """Placed by the client online, or entered by a member of staff (`entered_by`) for a client on the phone."""
+    if entered_by is None:
+        return _event(order_id, E.ORDER_PLACED, at, CLIENT, total_minor=total_minor, currency=currency,
+                      channel=channel)
+    return _event(order_id, E.ORDER_PLACED, at, f"staff:{entered_by}", total_minor=total_minor, currency=currency,
+                  channel=channel, entered_by=entered_by)
 
 
-def terms_accepted(order_id: int, at: datetime, *, version: str, version_id: int, content_hash: str,
-                   ip: str = "", user_agent: str = "") -> OrderEvent:
+def confirmed_by_client(order_id: int, at: datetime, *, channel: str) -> OrderEvent:
+    """The client checked, accepted and confirmed an order staff entered for them: the contract is concluded."""
+    return _event(order_id, E.CONFIRMED_BY_CLIENT, at, CLIENT, channel=channel)
+
+
+def terms_accepted(order_id: int, at: datetime, *, version: str, version_id: int, content_hash: str) -> OrderEvent:
     """Which terms the client accepted. Where from (IP address, browser) is personal data: it stays on the order
-    row, where an erasure reaches it, never in this append-only history (PAY-6, migration c7e3f4a5b6d7).
-    `ip` and `user_agent` are still accepted from callers written before that rule (branches in flight) and are
-    deliberately not recorded; drop them from such calls when they are merged."""
-    del ip, user_agent
+    row, where an erasure reaches it, never in this append-only history (PAY-6, migration c7e3f4a5b6d7)."""
     return _event(order_id, E.TERMS_ACCEPTED, at, CLIENT, terms_version=version, terms_version_id=version_id,
                   content_hash=content_hash)
+
+
+def terms_accepted_by_phone(order_id: int, at: datetime, *, version: str, version_id: int, content_hash: str,
+                            staff_id: int) -> OrderEvent:
+    """The client accepted the terms on the telephone, to the member of staff the actor names by id (PAY-2, MOTO);
+    the name stands on the order row (`accepted_user_agent`), never in this append-only history; the terms were
+    emailed to the client in the same transaction."""
+    return _event(order_id, E.TERMS_ACCEPTED, at, f"staff:{staff_id}", terms_version=version,
+                  terms_version_id=version_id, content_hash=content_hash, via="telephone")
 
 
 def compliance_hold(order_id: int, at: datetime, screening: dict[str, Any]) -> OrderEvent:

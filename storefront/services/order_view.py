@@ -76,6 +76,7 @@ class OrderView:
 
 CUSTOMER_EVENTS = {
     "order_placed": "Order placed",
+    "confirmed_by_client": "Order confirmed by you",
     "terms_accepted": "Terms accepted",
     "payment_authorized": "Payment authorised (held, not charged)",
     "payment_declined": "Card declined by the issuer",

@@ -31,7 +31,7 @@ PAGE_SIZE = 50
 STATUSES = ("pending", "sent", "failed")
 CONFIRMATION = "order_confirmation"
 # An order's confirmation exists once the card is held; before that there is nothing to confirm again.
-CONFIRMED = frozenset(OrderStatus) - {OrderStatus.PENDING_PAYMENT}
+CONFIRMED = frozenset(OrderStatus) - {OrderStatus.PENDING_PAYMENT, OrderStatus.AWAITING_CLIENT}
 
 
 def _now(at: datetime | None) -> datetime:

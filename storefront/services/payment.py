@@ -156,11 +156,12 @@ def _declined(attempts) -> int:
 
 
 def authorize(uow: UnitOfWork, reference: str, token: str, *, browser: str | None, ip: str = "",
-              at: datetime | None = None, gw: StripeGateway | None = None) -> PaymentOutcome:
+              at: datetime | None = None, gw: StripeGateway | None = None, moto: bool = False) -> PaymentOutcome:
     """Hold the order total on the card behind a Stripe.js token (card data never reaches us).
 
     `browser` is the fingerprint of the asking browser: a web order is paid only from the browser
-    that placed it (None for staff and jobs, which are authorized elsewhere).
+    that placed it (None for staff and jobs, which are authorized elsewhere). `moto`: staff enter the card
+    for a client on the telephone (services/telephone_orders.py), flagged so at the provider.
     """
     at = at or _now()
     refused = card_attempt_refused(token, ip)
@@ -195,7 +196,7 @@ def authorize(uow: UnitOfWork, reference: str, token: str, *, browser: str | Non
     try:
         auth = gw.authorize(Money(order.total_minor, order.currency), saved.customer_id, saved.card_id,
                             idempotency_key=claim.idempotency_key, description=f"Order {order.reference}",
-                            metadata={"order": order.reference})
+                            metadata={"order": order.reference}, moto=moto)
     except CardDeclined as exc:
         return _finish(uow, claim_id, None, at, refusal=(ErrorCode.ISSUER_DECLINED, exc.decline_code or "card_declined"))
     except PaymentGatewayError:

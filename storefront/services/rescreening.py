@@ -4,8 +4,9 @@ compliance adds to the sanctioned ones.
 A sale to a listed person or place must stop wherever it stands, not only at checkout: a match moves the
 order to compliance review from awaiting approval, approved or partly shipped (`REVIEW_RETURNS`), where
 nothing approves, ships or captures it. The screening record keeps the status it was found in, so clearing
-returns it exactly there (services/order_admin.clear_compliance). An order not yet paid keeps its status;
-the payment then sends it to compliance review instead of approval (services/payment.py).
+returns it exactly there (services/order_admin.clear_compliance). An order not yet paid (or a telephone order
+the client has not confirmed) keeps its status; the payment then sends it to compliance review instead of approval
+(services/payment.py).
 
 Called inside the transaction that changed the data, on the open orders locked for update, so a staff
 action on the same order either happened before (and the order is screened in its new status) or waits.
@@ -24,7 +25,7 @@ from storefront.domain.destinations import SanctionedDestination
 from storefront.domain.order_status import REVIEW_RETURNS, OrderStatus
 from storefront.services import order_events
 
-OPEN = (OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW, OrderStatus.AWAITING_APPROVAL,
+OPEN = (OrderStatus.AWAITING_CLIENT, OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW, OrderStatus.AWAITING_APPROVAL,
         OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED)
 _RANK = {screening.Verdict.MATCH: 2, screening.Verdict.POSSIBLE: 1, screening.Verdict.CLEAR: 0}
 

@@ -38,8 +38,9 @@ EOF_BYTE = "\x1a"
 NULL = "-0-"
 MAX_FILE_BYTES = 40 * 1024 * 1024  # the published sdn.csv is about 4 MB
 FIELDS = {"sdn.csv": 12, "alt.csv": 5, "add.csv": 6}
-# flagged by a re-screening and not yet decided: in review, or waiting for the payment that sends it there
-UNDECIDED = (OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW)
+# flagged by a re-screening and not yet decided: in review, or waiting for the client or the payment that
+# sends it there
+UNDECIDED = (OrderStatus.AWAITING_CLIENT, OrderStatus.PENDING_PAYMENT, OrderStatus.COMPLIANCE_REVIEW)
 ACTION = "sanctions.import"
 
 

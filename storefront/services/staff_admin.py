@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import select
 
 from storefront.adapters.tables import StaffRecoveryCode, StaffSession, StaffUser
+from storefront.domain.card_numbers import contains_card_number
 from storefront.domain.errors import ErrorCode
 from storefront.domain.staff import RULES, Outcome, Role, allowed, requires_totp
 from storefront.services import audit
@@ -42,6 +43,7 @@ FIELD_OF = {
     ErrorCode.STAFF_ROLE_UNCHANGED: "role",
     ErrorCode.STAFF_PASSWORD_TOO_SHORT: "password",
     ErrorCode.STAFF_PASSWORD_TOO_LONG: "password",
+    ErrorCode.CARD_NUMBER_IN_TEXT: "full_name",
 }
 
 
@@ -126,6 +128,8 @@ def create(uow: UnitOfWork, *, email: object, password: object, role: object, fu
         raise StaffError(ErrorCode.STAFF_PASSWORD_TOO_LONG, length=PASSWORD_MAX_LENGTH)
     if len(password) < RULES.password_min_length:  # before the email check's work: every refusal is cheap
         raise StaffError(ErrorCode.STAFF_PASSWORD_TOO_SHORT, length=RULES.password_min_length)
+    if contains_card_number(full_name):  # staff free text never carries a card number (PAY-2)
+        raise StaffError(ErrorCode.CARD_NUMBER_IN_TEXT)
     return accounts.create_staff(uow, email=email, password=password, role=role, full_name=full_name, actor=staff,
                               ip=ip)
 

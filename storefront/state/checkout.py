@@ -19,7 +19,7 @@ from storefront.domain.errors import ErrorCode, Refusal, message
 from storefront.domain.markets import display_locale, page_language
 from storefront.services import browser as browser_id
 from storefront.services import cart as cart_service
-from storefront.services import checkout, links, payment
+from storefront.services import checkout, links, payment, telephone_orders
 from storefront.services import terms as terms_service
 from storefront.services.checkout import CheckoutError
 from storefront.services.markets import deliverable, known_country
@@ -63,6 +63,10 @@ class CheckoutState(CartState):
     amount_to_pay: str = ""
     pay_message: str = ""
     pay_code: str = ""
+    # an order staff entered by telephone, opened through its emailed link (services/telephone_orders.py):
+    # the client walks steps 3 to 6 for it; its details are shown as entered, never edited here
+    phone_order: bool = False
+    _phone_reference: str = ""
     _checkout_key: str = ""
     _terms_version_id: int = 0
     _shown_quote: str = ""  # the figures on screen (checkout.quote_figures): what a confirmation agrees to
@@ -70,6 +74,8 @@ class CheckoutState(CartState):
     # -- the draft: one mechanism, sealed for this browser ----------------------------------------
 
     def _save(self) -> None:
+        if self._phone_reference:  # the telephone order's details are the order's, not this browser's draft
+            return
         data = {"step": self.step, "form": self.form, "billing_same": self.billing_same,
                 "details": self.details_confirmed, "terms": self.terms_accepted, "terms_id": self._terms_version_id,
                 "personal": self.personal_use}
@@ -107,6 +113,10 @@ class CheckoutState(CartState):
         """The furthest step whose preconditions hold now."""
         if self.order_reference:
             return PAY
+        if self._phone_reference:  # entered by staff: the order itself stands for steps 1 and 2
+            if not self.details_confirmed:
+                return DETAILS
+            return CONFIRM if self.terms_accepted and self.personal_use else TERMS
         if not self.lines:
             return CART
         info = self._info()
@@ -214,9 +224,51 @@ class CheckoutState(CartState):
 
     # -- events --------------------------------------------------------------------------------
 
+    def _phone_link(self) -> tuple[str, str]:
+        """The telephone order's reference and token, read again from the page address: the state proves nothing."""
+        params = self.router.url.query_parameters
+        reference, token = params.get("phone_order", ""), params.get("t", "")
+        return (reference if isinstance(reference, str) else "", token if isinstance(token, str) else "")
+
+    def _load_phone_order(self, reference: str, token: str):
+        """Open the order staff entered by telephone at the check of details (GTC-3.4 step 3), bound to this
+        browser; once confirmed, the same link brings this browser back to its payment."""
+        self._say(None)
+        self._pay_say(None)
+        self.busy, self.field_errors = False, _blank_form()
+        found = telephone_orders.open_for_client(UnitOfWork(), reference, token, self._browser())
+        if isinstance(found, Refusal):
+            self._leave_phone_order()
+            self._say(found)
+            return None
+        self._phone_reference, self.phone_order = found.reference, True
+        if found.status != "awaiting_client":
+            self.order_reference = found.reference
+            return self._resume_order()
+        if self.step not in (DETAILS, TERMS, CONFIRM) or self.order_reference:
+            self.step, self.details_confirmed, self.terms_accepted, self.personal_use = DETAILS, False, False, False
+        self.order_reference, self.amount_to_pay = "", ""
+        self.form = {name: str(found.form.get(name, ""))[:MAX_FIELD] for name in FIELDS}
+        self.billing_same, self.totals = found.billing_same, found.totals
+        if self._show_current_terms():
+            self._say(ErrorCode.TERMS_CHANGED)
+        self.step = min(self.step, self._reachable())
+        return None
+
+    def _leave_phone_order(self) -> None:
+        if self._phone_reference or self.phone_order:
+            self._phone_reference, self.phone_order = "", False
+            self.order_reference, self.amount_to_pay = "", ""
+            self.step, self.details_confirmed, self.terms_accepted, self.personal_use = CART, False, False, False
+            self.form = _blank_form()
+
     @rx.event
     def load(self):
         self._checkout_key = self._checkout_key or secrets.token_urlsafe(24)
+        reference, token = self._phone_link()
+        if reference or token:
+            return self._load_phone_order(reference, token)
+        self._leave_phone_order()
         self._say(None)
         wanted = self._restore()
         if not self.form["ship_country"] or self.form["ship_country"] != self.country:
@@ -241,21 +293,22 @@ class CheckoutState(CartState):
     @rx.event
     def go_to(self, step: int):
         if isinstance(step, int) and not isinstance(step, bool) and CART <= step <= self._reachable() \
-                and not (self.order_reference and step < PAY):
+                and not (self.order_reference and step < PAY) and not (self._phone_reference and step < DETAILS):
             self.step = step
             self._say(None)
             self._save()
 
     @rx.event
     def set_field(self, name: str, value: str):
-        if name in FIELDS and isinstance(value, str) and name != "ship_country" and not self.order_reference:
+        if name in FIELDS and isinstance(value, str) and name != "ship_country" and not self.order_reference \
+                and not self._phone_reference:
             self.form[name] = value[:MAX_FIELD]
             self._save()
 
     @rx.event
     def set_ship_country(self, code: str):
         """The delivery country is the market: changing it re-prices the cart and the totals."""
-        if self.order_reference:
+        if self.order_reference or self._phone_reference:
             return
         if not isinstance(code, str) or deliverable(code) is None:
             self.field_errors["ship_country"] = message(ErrorCode.DESTINATION_NOT_DELIVERABLE)
@@ -272,7 +325,7 @@ class CheckoutState(CartState):
 
     @rx.event
     def set_bill_country(self, code: str):
-        if self.order_reference:
+        if self.order_reference or self._phone_reference:
             return
         if not isinstance(code, str) or known_country(code) is None:
             self.field_errors["bill_country"] = message(ErrorCode.COUNTRY_NOT_OFFERED)
@@ -283,7 +336,7 @@ class CheckoutState(CartState):
 
     @rx.event
     def set_billing_same(self, value: bool):
-        if not self.order_reference:
+        if not self.order_reference and not self._phone_reference:
             self.billing_same = value is True
             self._save()
 
@@ -392,6 +445,10 @@ class CheckoutState(CartState):
     async def place_order(self):
         if self.busy or not self._at_step(CONFIRM):
             return
+        if self._phone_reference:
+            async for update in self._confirm_phone_order():
+                yield update
+            return
         info = self._info()
         if self._reachable() < CONFIRM or info is None:
             self._say(ErrorCode.STEP_NOT_READY)
@@ -426,6 +483,35 @@ class CheckoutState(CartState):
         self.busy, self.order_reference = False, placed.reference
         self._resume_order()
         self._save()
+
+    async def _confirm_phone_order(self):
+        """Step 5 for an order taken by telephone: the client concludes the contract, under the terms in force."""
+        if self._reachable() < CONFIRM:
+            self._say(ErrorCode.STEP_NOT_READY)
+            return
+        reference, token = self._phone_link()
+        if reference != self._phone_reference:
+            self._say(ErrorCode.PHONE_ORDER_LINK_INVALID)
+            return
+        self.busy = True
+        self._say(None)
+        yield
+        cmd = telephone_orders.ClientConfirmation(
+            reference=reference, token=token, browser=self._browser(), terms_version_id=self._terms_version_id,
+            details_confirmed=self.details_confirmed, terms_accepted=self.terms_accepted,
+            personal_use=self.personal_use, ip=self._client_ip(),
+            user_agent=(self.router.headers.user_agent or "")[:400])
+        try:
+            placed = await asyncio.to_thread(telephone_orders.confirm_by_client, UnitOfWork(), cmd)
+        except CheckoutError as exc:
+            self.busy = False
+            if exc.refusal.code is ErrorCode.TERMS_CHANGED:
+                self._terms_changed()
+            else:
+                self._say(exc.refusal)
+            return
+        self.busy, self.order_reference = False, placed.reference
+        self._resume_order()
 
     @rx.event
     async def pay(self, result: str):
@@ -487,6 +573,7 @@ class CheckoutState(CartState):
         return rx.redirect(links.order_path(reference) + "&placed=1")
 
     def _fresh_checkout(self) -> None:
+        self._phone_reference, self.phone_order = "", False
         self.order_reference, self.amount_to_pay = "", ""
         self._checkout_key = secrets.token_urlsafe(24)
         self.step, self.details_confirmed, self.terms_accepted, self.personal_use = CART, False, False, False

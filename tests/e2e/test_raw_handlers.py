@@ -46,6 +46,7 @@ from storefront.state.admin_outbox import AdminOutboxState
 from storefront.state.admin_privacy import AdminPrivacyState
 from storefront.state.admin_staff import AdminOrderExportState, AdminStaffState
 from storefront.state.admin_sanctions import AdminDestinationsState, AdminSanctionsState
+from storefront.state.admin_telephone_order import AdminTelephoneOrderState
 from storefront.state.admin_terms import AdminTermsState
 from storefront.state.admin_catalogue import AdminCatalogueState
 from storefront.state.cart import CartState
@@ -295,6 +296,20 @@ HANDLERS: dict[tuple[type, str], Cases] = {
                                                     crafted=[({"staff_id": "x" * 20_000}, refused),
                                                              ({"staff_id": 0}, to_sign_in)]),
     (AdminOrderExportState, "export_csv"): Cases(page="/admin/orders", crafted=[({}, to_sign_in)]),
+    (AdminTelephoneOrderState, "load"): Cases(page="/admin/telephone-order", crafted=[({}, to_sign_in)]),
+    (AdminTelephoneOrderState, "enter"): Cases(page="/admin/telephone-order", ok={"form_data": {
+        "line_0_watch": REF, "line_0_quantity": "1", "full_name": PROBE_NAME, "email": PROBE_EMAIL,
+        "personal_use": "on"}}, crafted=[
+        ({"form_data": {"line_0_watch": REF, "line_0_quantity": "1", "ship_street": "4242 4242 4242 4242",
+                        "email": PROBE_EMAIL, "personal_use": "on"}}, to_sign_in),
+        ({"form_data": {"line_0_watch": [REF], "line_0_quantity": {"$gt": 0}, "email": None}}, to_sign_in),
+        ({"form_data": {"full_name": HUGE}}, refused),
+    ]),
+    (AdminTelephoneOrderState, "set_terms_by_phone"): Cases(page="/admin/telephone-order", ok={"value": True},
+                                                           crafted=[({"value": "yes"}, refused)]),
+    (AdminTelephoneOrderState, "pay_by_phone"): Cases(page="/admin/telephone-order", ok={"result": '{"token": "tok_x"}'},
+                                                     crafted=[({"result": '{"token": "4242424242424242"}'}, to_sign_in),
+                                                              ({"result": HUGE}, refused)]),
     (AdminAuditState, "load"): Cases(page="/admin/audit", crafted=[({}, to_sign_in)]),
     (AdminAuditState, "apply_filters"): Cases(page="/admin/audit", ok={"form_data": {"outcome": ""}}, crafted=[
         ({"form_data": {"staff_id": "1 OR 1=1", "reference": PROBE_EMAIL}}, to_sign_in),

@@ -329,12 +329,3 @@ def test_the_card_saved_at_stripe_goes_with_the_clients_data_and_a_failed_call_i
         stripe_test_client.v1.customers.retrieve(customer_id)
     assert retention.last_run(UnitOfWork()).payment_customers_deleted >= 1
     stripe_gateway.delete_customer(customer_id)  # deleting again is not an error
-
-
-@pytest.mark.clause("PAY-6")
-def test_a_caller_still_passing_the_ip_address_to_the_history_records_none_of_it():
-    from storefront.services import order_events
-
-    event = order_events.terms_accepted(1, NOW, version="2026-01", version_id=1, content_hash="0" * 64,
-                                        ip="198.51.100.23", user_agent="Mozilla/5.0")
-    assert event.data == {"terms_version": "2026-01", "terms_version_id": 1, "content_hash": "0" * 64}

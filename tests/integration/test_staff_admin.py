@@ -380,3 +380,18 @@ def test_a_role_without_orders_view_is_refused_and_audited(monkeypatch, client, 
     assert response.status_code == 403
     [entry] = [e for e in audit_of("orders.export") if e.staff_id == viewer.staff_id]
     assert (entry.outcome, entry.detail) == ("refused", "forbidden")
+
+
+@pytest.mark.clause("PAY-2")
+def test_a_card_number_typed_as_the_name_is_refused_beside_the_name_and_nothing_is_saved():
+    admin, _ = signed_in()
+    before = accounts_count()
+
+    with pytest.raises(StaffError) as refused:
+        staff_admin.create(UnitOfWork(), email=new_email(), password=PASSWORD, role="viewer",
+                           full_name="Léa 4242 4242 4242 4242", staff=admin)
+
+    assert refused.value.code == ErrorCode.CARD_NUMBER_IN_TEXT
+    assert staff_admin.FIELD_OF[refused.value.code] == "full_name"
+    assert accounts_count() == before
+    assert not audit_of("staff.create", "") or all("4242" not in str(e.after) for e in audit_of("staff.create"))

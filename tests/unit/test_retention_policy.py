@@ -67,7 +67,7 @@ def test_an_unpaid_order_is_due_thirty_days_after_it_ended():
 
 @pytest.mark.clause("PAY-6")
 def test_open_orders_are_never_erasable():
-    assert {s for s in ("pending_payment", "compliance_review", "awaiting_approval", "approved",
+    assert {s for s in ("awaiting_client", "pending_payment", "compliance_review", "awaiting_approval", "approved",
                         "partially_shipped") if retention.is_open(s)} == set(retention.OPEN)
     assert not retention.is_open("cancelled") and not retention.is_open("shipped")
 
