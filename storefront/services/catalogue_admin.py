@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storefront.adapters.tables import Collection, Product, ProductPrice, ShippingFee
+from storefront.domain import card_numbers
 from storefront.domain.catalogue import amount_input, slug_for
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.markets import currencies
@@ -239,6 +240,9 @@ def _checked(s: Session, form: object, creating: bool) -> dict:
         errors["max_per_order"] = Refusal(ErrorCode.PRODUCT_LIMIT_INVALID, {"limit": limits["max_per_order_ceiling"]})
     else:
         values["max_per_order"] = int(limit)
+    for field_, text_ in values.items():  # card numbers never enter the shop through staff text (PAY-2)
+        if field_ not in errors and isinstance(text_, str) and card_numbers.contains_card_number(text_):
+            errors[field_] = Refusal(ErrorCode.CARD_NUMBER_IN_TEXT)
     if errors:
         raise CatalogueInvalid(errors)
     return values
@@ -343,6 +347,8 @@ def adjust_stock(uow: UnitOfWork, product_id: object, delta: object, reason: obj
     remark = " ".join(note.split()) if isinstance(note, str) else ""
     if not isinstance(note, str) or len(remark) > limits["note_max"]:
         errors["note"] = Refusal(ErrorCode.NOTE_TOO_LONG, {"limit": limits["note_max"]})
+    elif card_numbers.contains_card_number(remark):
+        errors["note"] = Refusal(ErrorCode.CARD_NUMBER_IN_TEXT)
     with uow:
         s = uow.session
         row = _product(s, product_id)

@@ -23,7 +23,7 @@ from babel import Locale
 from sqlmodel import select
 
 from storefront.adapters.tables import SanctionedDestination as Row
-from storefront.domain import destinations as rules
+from storefront.domain import card_numbers, destinations as rules
 from storefront.domain.errors import ErrorCode
 from storefront.domain.staff import Outcome, allowed
 from storefront.services import audit, rescreening
@@ -46,6 +46,11 @@ FIELD_OF = {
     ErrorCode.DESTINATION_PREFIX_INVALID: "postal_prefixes",
     ErrorCode.DESTINATION_PLACES_INVALID: "places",
 }
+
+
+def field_of(refusal) -> str:
+    """The form field a refusal belongs beside ("" for the page's notice)."""
+    return str(refusal.params.get("field") or FIELD_OF.get(refusal.code, ""))
 
 
 def _now(at: datetime | None) -> datetime:
@@ -136,6 +141,9 @@ def checked(*, country: object, region: object, name: object, programme: object,
     names = list(dict.fromkeys(_items(places)))
     if len(names) > PLACES_LIMIT or any(len(n) > PLACE_LENGTH for n in names):
         raise ActionRefused(ErrorCode.DESTINATION_PLACES_INVALID, limit=PLACES_LIMIT)
+    refusal = card_numbers.refusal_for({"name": title, "programme": why, "places": ", ".join(names)})
+    if refusal is not None:  # card numbers never enter the shop through staff text (PAY-2)
+        raise ActionRefused(ErrorCode.CARD_NUMBER_IN_TEXT, field=refusal.field)
     if area is not None and not prefixes and not names and rules.region_code(code, area) != area:
         raise ActionRefused(ErrorCode.DESTINATION_REGION_UNMATCHABLE, country=_country_name(code), region=area)
     return Destination(code, area, title, why, list(dict.fromkeys(prefixes)), names)

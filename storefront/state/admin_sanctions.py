@@ -159,7 +159,7 @@ class AdminDestinationsState(AdminState):
             saved = destinations_admin.save(UnitOfWork(), self.editing or None, staff=staff, ip=self._client_ip(),
                                             **form)
         except ActionRefused as refused:
-            field = destinations_admin.FIELD_OF.get(refused.refusal.code, "")
+            field = destinations_admin.field_of(refused.refusal)
             if field:
                 self.field_errors = {field: refused.refusal.message}
             else:

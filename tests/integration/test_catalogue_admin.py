@@ -158,6 +158,9 @@ def test_a_withdrawn_watch_leaves_the_shop_its_page_says_so_carts_are_told_and_i
     ({"max_per_order": "21", "case_material": " ", "movement": "x" * 201, "description": "y" * 4001},
      {"max_per_order": "product_limit_invalid", "case_material": "product_field_invalid",
       "movement": "product_field_invalid", "description": "product_field_invalid"}),
+    pytest.param({"name": "Calibre 4242 4242 4242 4242", "description": "Card: 5555-5555-5555-4444 exp 12/30"},
+                 {"name": "card_number_in_text", "description": "card_number_in_text"},
+                 marks=pytest.mark.clause("PAY-2"), id="card-numbers-in-staff-text"),
 ])
 def test_bad_product_input_is_refused_field_by_field_and_nothing_is_saved(admin, make_product, fields, errors):
     make_product()
@@ -228,6 +231,8 @@ def test_stock_adjustments_and_orders_write_the_history_that_explains_the_number
     ("1.5", "bought", "", {"delta": "stock_delta_invalid", "reason": "stock_reason_invalid"}),
     ("1001", "received", "n" * 201, {"delta": "stock_delta_invalid", "note": "note_too_long"}),
     ("-6", "damaged", "", {"delta": "stock_below_zero"}),
+    pytest.param("1", "received", "paid by 4000 0566 5566 5556", {"note": "card_number_in_text"},
+                 marks=pytest.mark.clause("PAY-2"), id="card-number-in-the-note"),
 ])
 def test_a_bad_stock_adjustment_changes_nothing(admin, make_product, delta, reason, note, errors):
     reference = make_product(stock=5)

@@ -124,6 +124,10 @@ def test_a_changed_row_screens_by_postcode_prefix(added, place, make_product):
     ({"postal_prefixes": "９５"}, ErrorCode.DESTINATION_PREFIX_INVALID, "postal_prefixes"),
     ({"places": "Yalta, " + "y" * 81}, ErrorCode.DESTINATION_PLACES_INVALID, "places"),
     ({"country": "CU", "region": ""}, ErrorCode.DESTINATION_EXISTS, "region"),  # Cuba is barred whole already
+    pytest.param({"programme": "Client paid with 4242 4242 4242 4242"}, ErrorCode.CARD_NUMBER_IN_TEXT, "programme",
+                 marks=pytest.mark.clause("PAY-2")),
+    pytest.param({"places": "Yalta, 4000-0566-5566-5556"}, ErrorCode.CARD_NUMBER_IN_TEXT, "places",
+                 marks=pytest.mark.clause("PAY-2")),
 ])
 def test_bad_input_is_refused_beside_its_field_and_nothing_is_saved(change, code, field):
     before = [(r.id, r.country, r.region, r.name) for r in rows()]
@@ -132,7 +136,7 @@ def test_bad_input_is_refused_beside_its_field_and_nothing_is_saved(change, code
         destinations_admin.save(UnitOfWork(), staff=staff_member(Role.COMPLIANCE), **{**NEW_YORK, **change})
 
     assert caught.value.refusal.code is code
-    assert destinations_admin.FIELD_OF[code] == field
+    assert destinations_admin.field_of(caught.value.refusal) == field
     assert [(r.id, r.country, r.region, r.name) for r in rows()] == before
 
 
