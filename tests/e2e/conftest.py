@@ -60,10 +60,11 @@ def shop_env():
     env["STOREFRONT_MAIL_CAPTURE_PORT"] = str(free_port())
     env["SHOP_PORT"] = str(free_port())
     env["STOREFRONT_PUBLIC_URL"] = f"http://127.0.0.1:{env['SHOP_PORT']}"
-    # Every test browser reaches the shop from 127.0.0.1, so the per-address rates would count the whole
-    # suite as one client; the limits themselves are proven in tests/integration/test_abuse_limits.py.
+    # Every test browser reaches the shop from 127.0.0.1 and types the same email (checkout_flow.fill_info), so
+    # the per-address and per-email figures would count the whole suite as one client leaving orders unpaid; the
+    # limits themselves are proven in tests/integration/test_abuse_limits.py.
     env["STOREFRONT_LIMITS_OVERRIDES"] = json.dumps({
-        "open_unpaid_orders": {"per_ip": 10_000},
+        "open_unpaid_orders": {"per_ip": 10_000, "per_email": 10_000},
         "rates": {"order_confirmations_per_ip": "10000 per minute", "payment_attempts_per_ip": "10000 per minute"}})
     # Card payments taken by telephone (MOTO, PAY-2) are off by default; the served test shop has them on so the
     # management page's card form can be driven (tests/e2e/test_admin_telephone_order_e2e.py). Off, the client
