@@ -104,6 +104,16 @@ def shop_url(shop_env):
         log.close()
 
 
+@pytest.fixture(scope="module")
+def db(shop_env):
+    """The served shop's database (tests/e2e/shop_db.rows reads it)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(shop_env["REFLEX_DB_URL"])
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def seed_stock(request):
     """Every e2e test starts from the demo catalogue's stock: the suite buys (and leaves unpaid) more

@@ -22,23 +22,12 @@ from playwright.sync_api import expect
 from tests.e2e.checkout_flow import add_to_cart, fill_info, start_checkout, through_terms
 from tests.e2e.conftest import shopper_context
 from tests.e2e.test_admin_e2e import staff_page
+from tests.e2e.shop_db import rows
 
 pytestmark = pytest.mark.e2e
 
 PRICES = {"CHF": "14500.00", "EUR": "15200.00", "USD": "16900.00", "GBP": "13100.00", "JPY": "2450000",
           "CNY": "118000.00", "HKD": "129000.00", "SGD": "22300.00", "AED": "60500.00"}
-
-
-@pytest.fixture(scope="module")
-def db(shop_env):
-    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
-    yield engine
-    engine.dispose()
-
-
-def rows(db, sql: str, **params) -> list[tuple]:
-    with db.connect() as conn:
-        return [tuple(r) for r in conn.execute(sqlalchemy.text(sql), params)]
 
 
 def a_watch(db, stock: int = 5) -> tuple[str, str]:

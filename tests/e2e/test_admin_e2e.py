@@ -25,13 +25,6 @@ pytestmark = pytest.mark.e2e
 SIGN_IN = re.compile(r"/admin/login/?(\?.*)?$")
 
 
-@pytest.fixture(scope="module")
-def db(shop_env):
-    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
-    yield engine
-    engine.dispose()
-
-
 def placed_order(browser, shop_url) -> str:
     """A paid order awaiting approval, bought by a shopper in a browser of their own."""
     ctx = shopper_context(browser)

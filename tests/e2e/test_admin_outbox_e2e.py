@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy
 from playwright.sync_api import expect
 
-from tests.e2e.test_admin_e2e import audit_actions, db, placed_order, staff_page  # noqa: F401 - db is a fixture
+from tests.e2e.test_admin_e2e import audit_actions, placed_order, staff_page
 
 pytestmark = pytest.mark.e2e
 

@@ -37,13 +37,6 @@ CASES = [(key, role) for key, handler in admin_handlers().items() for role in Ro
          if not allowed(role, handler.fn.permission)]
 
 
-@pytest.fixture(scope="module")
-def db(shop_env):
-    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
-    yield engine
-    engine.dispose()
-
-
 def refusals(db, permission: str, role: str) -> int:
     with db.connect() as conn:
         return conn.execute(sqlalchemy.text(

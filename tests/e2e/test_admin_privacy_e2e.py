@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy
 from playwright.sync_api import expect
 
-from tests.e2e.test_admin_e2e import db, placed_order, staff_page  # noqa: F401 - db is a fixture
+from tests.e2e.test_admin_e2e import placed_order, staff_page
 
 pytestmark = pytest.mark.e2e
 

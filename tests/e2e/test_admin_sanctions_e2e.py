@@ -36,13 +36,6 @@ def files(end: bytes = b"\x1a") -> list[tuple[str, tuple[str, bytes, str]]]:
             ("files", ("add.csv", b'91991,9391,"2 Nowhere Lane","Port Nowhere","Fictonia","-0- "\r\n\x1a', "text/csv"))]
 
 
-@pytest.fixture(scope="module")
-def db(shop_env):
-    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
-    yield engine
-    engine.dispose()
-
-
 def versions(db) -> int:
     with db.connect() as conn:
         return conn.execute(sqlalchemy.text("SELECT COUNT(*) FROM sanctions_list_version")).scalar_one()

@@ -7,27 +7,15 @@ from __future__ import annotations
 import secrets
 
 import pytest
-import sqlalchemy
 from playwright.sync_api import expect
 
 from storefront.services.staff_cookies import SESSION_COOKIE
 from tests.e2e.staff_sessions import post_form
 from tests.e2e.test_admin_e2e import staff_page
+from tests.e2e.shop_db import rows
 
 pytestmark = pytest.mark.e2e
 PASSWORD = f"initial-{secrets.token_hex(6)}"
-
-
-@pytest.fixture(scope="module")
-def db(shop_env):
-    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
-    yield engine
-    engine.dispose()
-
-
-def rows(db, sql: str, **params) -> list[tuple]:
-    with db.connect() as conn:
-        return [tuple(r) for r in conn.execute(sqlalchemy.text(sql), params)]
 
 
 def signed_in_cookie(shop_url: str, email: str) -> str:

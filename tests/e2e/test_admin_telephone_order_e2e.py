@@ -10,27 +10,15 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy
 from playwright.sync_api import expect
 
 from tests.e2e.checkout_flow import fill_card, through_terms
 from tests.e2e.conftest import shopper_context
 from tests.e2e.test_admin_e2e import mail_with, staff_page
+from tests.e2e.shop_db import rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.clause("PAY-2")]
 WATCH = "VX-2002"
-
-
-@pytest.fixture(scope="module")
-def db(shop_env):
-    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
-    yield engine
-    engine.dispose()
-
-
-def rows(db, sql: str, **params) -> list[tuple]:
-    with db.connect() as conn:
-        return [tuple(r) for r in conn.execute(sqlalchemy.text(sql), params)]
 
 
 def fill_client(page, street: str) -> None:

@@ -14,28 +14,16 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import shopper_context
 from tests.e2e.test_admin_e2e import staff_page
+from tests.e2e.shop_db import rows
 
 pytestmark = pytest.mark.e2e
 ZONE = ZoneInfo("Europe/Zurich")  # the merchant's time zone in the tests' environment (settings default)
 BODY = ("## 1. Scope\n1.1 These terms govern every sale made from their effective date.\n\n"
         "## 2. Orders\n2.1 An order is concluded when the client confirms it.")
-
-
-@pytest.fixture(scope="module")
-def db(shop_env):
-    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
-    yield engine
-    engine.dispose()
-
-
-def rows(db, sql: str, **params) -> list[tuple]:
-    with db.connect() as conn:
-        return [tuple(r) for r in conn.execute(sqlalchemy.text(sql), params)]
 
 
 def audit_of(db, subject_like: str) -> list[tuple[str, str, str]]:
