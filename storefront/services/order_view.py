@@ -123,6 +123,7 @@ class OrderView:
     choices_waiting: int = 0  # unavailable pieces whose choice is awaited (offered through its own emailed link)
     contact_email: str = ""
     contact_phone: str = ""
+    contact_phone_uri: str = ""  # the number without spaces, for a tel: link
 
 
 CUSTOMER_EVENTS = {
@@ -228,4 +229,5 @@ def order_view(uow: UnitOfWork, reference: str, token: str, at: datetime | None 
                      lines=_line_states(list(lines), refunded_units, pending), shipments=rows,
                      money=MoneyView(money(held), money(charged), money(refunded), charged > 0, refunded > 0),
                      choices_waiting=sum(pending.values()),
-                     contact_email=settings.merchant_email, contact_phone=settings.merchant_phone)
+                     contact_email=settings.merchant_email, contact_phone=settings.merchant_phone,
+                     contact_phone_uri="".join(settings.merchant_phone.split()))
