@@ -48,8 +48,10 @@ def reauthorize_card() -> rx.Component:
                     "order's shipments and to renew the authorisation until the order ships or is cancelled.",
                     size="2", color_scheme="gray", id="reauth-consent"),
             rx.box(id="card-element", data_key=publishable,
+                   # as at checkout: the sandbox's fields wrap a gap apart, each a thumb's target on a phone
                    style={"border": "1px solid var(--gray-7)", "borderRadius": "6px", "padding": "0.75rem",
-                          "maxWidth": "100%", "overflow": "hidden"}),
+                          "display": "flex", "flexWrap": "wrap", "gap": "0.5rem", "maxWidth": "100%",
+                          "overflow": "hidden"}),
             rx.button("Authorise ", r.amount, id="reauthorize", size="3", loading=OrderStatusState.reauth_busy,
                       on_click=rx.call_script(TOKENIZE_JS, callback=OrderStatusState.reauthorize)),
             rx.script(src="/checkout.js"),
