@@ -28,6 +28,7 @@ CART = "/cart"
 CHECKOUT = "/checkout"
 TERMS = "/terms"
 ORDER = "/order/[reference]"
+FIND_ORDER = "/find-order"
 ADMIN = "/admin"
 ADMIN_LOGIN = "/admin/login"
 ADMIN_ENROL = "/admin/enrol"
@@ -58,6 +59,8 @@ DESCRIPTIONS: dict[str, str] = {
     TERMS: "The {brand} terms of sale: who can order, how an order is placed, prices and taxes, card payment "
            "and delivery.",
     ORDER: "Your {brand} order: its status, delivery address, the terms you accepted and its history.",
+    FIND_ORDER: "Find your {brand} order with its reference and your email address: its status, shipments "
+                "and tracking.",
 }
 
 

@@ -60,6 +60,7 @@ def footer() -> rx.Component:
             rx.text(f"{s.merchant_name} · {s.merchant_street}, {s.merchant_postcode} {s.merchant_city}", size="1"),
             rx.text(
                 rx.link("Terms of sale", href=routes.TERMS), " · ",
+                rx.link("Find my order", href=routes.FIND_ORDER, id="footer-find-order"), " · ",
                 rx.link(s.merchant_email, href=f"mailto:{s.merchant_email}"),
                 size="1",
             ),

@@ -137,6 +137,9 @@ class ErrorCode(StrEnum):
     REAUTHORIZE_LINK_INVALID = "reauthorize_link_invalid"
     REAUTHORIZE_NOT_NEEDED = "reauthorize_not_needed"
     REAUTHORIZE_ATTEMPTS_EXHAUSTED = "reauthorize_attempts_exhausted"
+    # the client finding an order by reference and email (CARD-3): one answer for every mismatch
+    FIND_ORDER_NO_MATCH = "find_order_no_match"
+    FIND_ORDER_TOO_MANY = "find_order_too_many"
     # back office: the email outbox
     EMAIL_NOT_FOUND = "email_not_found"
     EMAIL_NOT_FAILED = "email_not_failed"
@@ -435,6 +438,10 @@ MESSAGES: dict[ErrorCode, str] = {
                                     "through the link we emailed.",
     ErrorCode.PHONE_ORDER_TERMS_NOT_READ: "Please confirm that the client accepted the terms and conditions on the "
                                           "telephone before taking the card.",
+    ErrorCode.FIND_ORDER_NO_MATCH: "We could not open an order with this reference and email address. Please check "
+                                   "both as they appear in your confirmation email, or contact our client service.",
+    ErrorCode.FIND_ORDER_TOO_MANY: "Too many attempts to find an order. Please wait a little and try again, or use "
+                                   "the link in your confirmation email.",
     ErrorCode.UNEXPECTED: "Something went wrong on our side. Nothing was lost; please try again.",
 }
 

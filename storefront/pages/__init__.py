@@ -5,3 +5,4 @@ from storefront.pages import admin_sanctions  # noqa: F401,E402  (the sanctions 
 from storefront.pages import admin_catalogue  # noqa: F401,E402  (the catalogue page, issue 10 § 1)
 from storefront.pages import admin_privacy  # noqa: F401,E402  (retention and erasure requests, issue 10 § 7)
 from storefront.pages import admin_telephone_order  # noqa: F401,E402  (telephone orders, issue 10 § 5)
+from storefront.pages import find_order  # noqa: F401,E402  (find my order, issue 11 § 1)

@@ -48,8 +48,10 @@ def reauthorize_card() -> rx.Component:
                     "order's shipments and to renew the authorisation until the order ships or is cancelled.",
                     size="2", color_scheme="gray", id="reauth-consent"),
             rx.box(id="card-element", data_key=publishable,
+                   # as at checkout: the sandbox's fields wrap a gap apart, each a thumb's target on a phone
                    style={"border": "1px solid var(--gray-7)", "borderRadius": "6px", "padding": "0.75rem",
-                          "maxWidth": "100%", "overflow": "hidden"}),
+                          "display": "flex", "flexWrap": "wrap", "gap": "0.5rem", "maxWidth": "100%",
+                          "overflow": "hidden"}),
             rx.button("Authorise ", r.amount, id="reauthorize", size="3", loading=OrderStatusState.reauth_busy,
                       on_click=rx.call_script(TOKENIZE_JS, callback=OrderStatusState.reauthorize)),
             rx.script(src="/checkout.js"),
@@ -60,10 +62,101 @@ def reauthorize_card() -> rx.Component:
     )
 
 
+STATE_COLOURS = {"shipped": "green", "awaiting": "amber", "unavailable": "red", "refunded": "gray",
+                 "cancelled": "gray"}
+
+
+def line_states(o) -> rx.Component:
+    """Each piece in its state: awaiting shipment, shipped, unavailable, refunded (or cancelled, never charged)."""
+    return rx.flex(
+        rx.heading("Your watches", as_="h2", size="4"),
+        rx.foreach(o.lines, lambda l: rx.flex(
+            rx.flex(rx.text(l.name, weight="medium"),
+                    rx.text("Ref. ", l.reference, " · ", l.quantity.to_string(), " ×", size="1", color_scheme="gray"),
+                    direction="column"),
+            rx.badge(l.state, size="2", color_scheme=rx.match(l.key, *STATE_COLOURS.items(), "gray"),
+                     style={"whiteSpace": "normal"}),
+            justify="between", align="center", spacing="3", wrap="wrap", class_name="order-line-state",
+            data_state=l.key, data_reference=l.reference,
+        )),
+        direction="column", spacing="2", id="order-lines",
+    )
+
+
+def shipments(o) -> rx.Component:
+    """Each parcel: carrier, tracking number and link, and when it was handed over (GTC-5.5: risk passes then)."""
+    return rx.cond(o.shipments.length() > 0, rx.flex(
+        rx.heading("Shipments", as_="h2", size="4"),
+        rx.foreach(o.shipments, lambda p: rx.card(rx.flex(
+            rx.text("Parcel ", p.number.to_string(), " · ", p.carrier, weight="medium"),
+            rx.text(rx.foreach(p.contents, lambda c: rx.text(c, as_="span", margin_right="0.75rem")), size="2"),
+            rx.text("Tracking number ",
+                    rx.cond(p.tracking_url != "",
+                            rx.link(p.tracking_number, href=p.tracking_url, is_external=True, class_name="tracking-link",
+                                    rel="noopener noreferrer"),
+                            rx.text.strong(p.tracking_number)),
+                    size="2"),
+            rx.text("Handed to the carrier on ", rx.text.strong(p.handed_over_at, class_name="handover-time"),
+                    " (Geneva time). As our terms provide, the parcel travels at your risk from that moment.",
+                    size="2"),
+            direction="column", spacing="1",
+        ), class_name="shipment", data_number=p.number)),
+        direction="column", spacing="2", id="order-shipments",
+    ))
+
+
+def money_panel(o) -> rx.Component:
+    m = o.money
+    row = lambda label, value, id: rx.flex(rx.text(label, size="2"), rx.text(value, size="2", weight="medium"),  # noqa: E731
+                                           justify="between", spacing="3", id=id)
+    return rx.cond(m, rx.flex(
+        rx.heading("Payment", as_="h2", size="4"),
+        row("Held on your card (authorised, not charged)", m.held, "money-held"),
+        row("Charged", m.charged, "money-charged"),
+        rx.cond(m.any_refunded, row("Refunded to your card", m.refunded, "money-refunded")),
+        direction="column", spacing="1", id="order-money",
+    ))
+
+
+def documents_slot() -> rx.Component:
+    """RESERVED for issue 11 § 3 (documents): the list of PDFs, a list with id `order-documents`, goes here,
+    between the payment panel and the terms. Nothing is rendered until it is built."""
+    return rx.fragment()
+
+
+def delay_offer_slot() -> rx.Component:
+    """RESERVED for issue 11 § 5 (delays): the delay offer panel, id `delay-offer`, goes here, with the other
+    choices the client has to make at the top of the page. Nothing is rendered until it is built."""
+    return rx.fragment()
+
+
+def choice_waiting(o) -> rx.Component:
+    """A piece awaits the client's choice but the page was opened through the view link, which grants no action:
+    say where the choice is made (the emailed link, which expires with the offer)."""
+    return rx.cond((o.choices_waiting > 0) & ~OrderStatusState.offer, rx.callout(
+        "A piece of your order is unavailable and awaits your choice: a new delivery date or its refund. Please use "
+        "the link in the email we sent you about it, or contact our client service.",
+        icon="triangle-alert", color_scheme="amber", id="choice-waiting"))
+
+
+def contact(o) -> rx.Component:
+    return rx.flex(
+        rx.heading("Questions about your order?", as_="h2", size="4"),
+        rx.text("Our client service will gladly help; please quote your order reference.", size="2"),
+        # links on their own, a gap apart: on a phone they wrap onto separate lines, each a thumb's target
+        rx.flex(rx.link(o.contact_email, href="mailto:" + o.contact_email, size="2"),
+                rx.link(o.contact_phone, href="tel:" + o.contact_phone_uri, size="2"),
+                wrap="wrap", spacing="3", align="center"),
+        direction="column", spacing="1", id="order-contact",
+    )
+
+
 def found() -> rx.Component:
     o = OrderStatusState.order
     return rx.flex(
         rx.cond(OrderStatusState.offer, unavailable_choice()),
+        choice_waiting(o),
+        delay_offer_slot(),
         rx.cond(OrderStatusState.choice_answer != "",
                 rx.callout(OrderStatusState.choice_answer, icon="info", id="choice-answer")),
         rx.cond(OrderStatusState.reauth, reauthorize_card()),
@@ -83,12 +176,18 @@ def found() -> rx.Component:
                 rx.cond(~o.final, rx.text("Not final yet: the order becomes final once payment is verified and we "
                                           "have confirmed availability.", size="2", id="not-final"))
                 , direction="column", spacing="2"),
+        line_states(o),
+        shipments(o),
+        rx.heading("Order summary", as_="h2", size="4"),
         totals_table(o.totals),
         rx.text("Delivery to: ", rx.foreach(o.shipping_address, lambda l: rx.text(l, as_="span", margin_right="0.5rem")),
                 size="2"),
+        money_panel(o),
+        documents_slot(),
         rx.text("Terms accepted: version ", o.terms_version, " of ", o.terms_date, ". ",
-                rx.link("Read this version", href=routes.TERMS + "?version=" + o.terms_version), size="2",
+                rx.link("Read this version", href=o.terms_url, id="order-terms-link"), size="2",
                 id="order-terms"),
+        contact(o),
         rx.heading("History", size="4", as_="h2"),
         rx.foreach(o.timeline, lambda e: rx.flex(rx.text(e.at, size="2", color_scheme="gray"), rx.text(e.text, size="2"),
                                                  spacing="3")),
@@ -101,7 +200,9 @@ def order() -> rx.Component:
     return rx.cond(
         OrderStatusState.not_found,
         rx.flex(rx.heading("Order not found", as_="h1"),
-                rx.text("Please use the link from your confirmation email."), direction="column", spacing="2"),
+                rx.text("Please use the link from your confirmation email, or ",
+                        rx.link("find your order", href=routes.FIND_ORDER), " with its reference and your email "
+                        "address."), direction="column", spacing="2"),
         # Until this page's load has run, the state may still hold the order shown before: show none.
         rx.cond(OrderStatusState.order & (OrderStatusState.order.reference == rx.State.reference), found(),
                 rx.spinner()),

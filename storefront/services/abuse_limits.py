@@ -28,6 +28,8 @@ class Limits:
     confirmations_per_ip: str
     payment_attempts_per_ip: str
     attempts_per_order: int
+    find_order_per_ip: str
+    find_order_per_reference: str
 
 
 @lru_cache
@@ -38,7 +40,8 @@ def limits() -> Limits:
         data.setdefault(section, {}).update(values)
     open_, rates = data["open_unpaid_orders"], data["rates"]
     return Limits(open_["per_browser"], open_["per_email"], open_["per_ip"], rates["order_confirmations_per_ip"],
-                  rates["payment_attempts_per_ip"], data["payment"]["attempts_per_order"])
+                  rates["payment_attempts_per_ip"], data["payment"]["attempts_per_order"],
+                  data["find_order"]["per_ip"], data["find_order"]["per_reference"])
 
 
 def _open_unpaid(session: Session, *where) -> int:
@@ -62,3 +65,12 @@ def confirmation_allowed(ip: str) -> bool:
 
 def payment_attempt_allowed(ip: str) -> bool:
     return rate_limiter.hit(limits().payment_attempts_per_ip, "pay", ip or "-")
+
+
+def find_order_allowed(ip: str, reference: str) -> bool:
+    """One "find my order" attempt, counted per connection and per reference typed (existing or not).
+    Both counts are taken, so a script cannot spread its tries over one window to dodge the other."""
+    lim = limits()
+    by_ip = rate_limiter.hit(lim.find_order_per_ip, "find-ip", ip or "-")
+    by_reference = rate_limiter.hit(lim.find_order_per_reference, "find-ref", reference or "-")
+    return by_ip and by_reference

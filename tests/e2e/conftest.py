@@ -65,7 +65,8 @@ def shop_env():
     # limits themselves are proven in tests/integration/test_abuse_limits.py.
     env["STOREFRONT_LIMITS_OVERRIDES"] = json.dumps({
         "open_unpaid_orders": {"per_ip": 10_000, "per_email": 10_000},
-        "rates": {"order_confirmations_per_ip": "10000 per minute", "payment_attempts_per_ip": "10000 per minute"}})
+        "rates": {"order_confirmations_per_ip": "10000 per minute", "payment_attempts_per_ip": "10000 per minute"},
+        "find_order": {"per_ip": "10000 per minute", "per_reference": "10000 per minute"}})
     # Card payments taken by telephone (MOTO, PAY-2) are off by default; the served test shop has them on so the
     # management page's card form can be driven (tests/e2e/test_admin_telephone_order_e2e.py). Off, the client
     # pays through the emailed link, which works the same either way (tests/integration/test_telephone_orders.py).

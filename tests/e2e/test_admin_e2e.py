@@ -20,6 +20,12 @@ from tests.e2e import staff_sessions
 from tests.e2e.checkout_flow import fill_card, purchase
 from tests.e2e.conftest import shopper_context
 from tests.e2e.staff_sessions import ACCOUNTS, otp_for, session_cookie
+from tests.e2e.test_phone_layout_e2e import COLLECT_TARGETS, offenders
+
+
+def assert_phone_targets(page) -> None:
+    bad = offenders(page.evaluate(COLLECT_TARGETS))
+    assert not bad, f"tap targets too small or too close at 390x844: {bad}"
 
 pytestmark = pytest.mark.e2e
 SIGN_IN = re.compile(r"/admin/login/?(\?.*)?$")
@@ -443,6 +449,7 @@ def test_an_unavailable_piece_the_client_chooses_its_refund_through_the_emailed_
     try:
         page.goto(link.replace(link.split("/order/")[0], shop_url))
         expect(page.locator("#unavailable-choice")).to_be_visible()
+        assert_phone_targets(page)  # a choice page: thumb-sized targets on the phone (issue 11 § 2)
         page.click("#choose-refund")
         expect(page.locator("#choice-answer")).to_contain_text("cancelled")
         expect(page.locator("#unavailable-choice")).to_have_count(0)
@@ -504,6 +511,7 @@ def test_a_refused_hold_renewal_the_client_authorises_again_with_3d_secure_on_a_
     try:
         page.goto(link.replace(link.split("/order/")[0], shop_url))
         expect(page.locator("#reauthorize-card")).to_be_visible()
+        assert_phone_targets(page)  # a choice page: thumb-sized targets on the phone (issue 11 § 2)
         total = holds_of(db, reference)[0][1]
         fill_card(page, "4000002500003155")  # this card's bank asks for 3-D Secure on the spot
         page.click("#reauthorize")

@@ -29,6 +29,7 @@ PAGES = {
     "product": (f"/watch/{WATCH['slug']}", False, "#add-to-cart:enabled"),
     "cart": ("/cart", True, ".cart-line .line-total:not(:empty)"),
     "checkout": ("/checkout", True, "#next:enabled"),
+    "find-order": ("/find-order", False, "#find-submit"),
 }
 
 

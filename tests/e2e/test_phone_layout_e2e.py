@@ -187,11 +187,25 @@ def test_every_tap_target_on_a_phone_is_44px_and_apart(page):
     expect(page.locator("#thank-you")).to_be_visible(timeout=30000)
     expect(page).to_have_url(re.compile(r"/order/"))
     walk.check("order-status")
+    reference = page.locator("#order-heading").inner_text().split()[-1]
 
     page.goto(page.base + "/terms")
     expect(page.locator(".terms-version")).to_be_visible()
     expect(page.locator("a[href*='version=']").first).to_be_visible()
     walk.check("terms")
+
+    page.goto(page.base + "/find-order")  # issue 11 § 1: the client finds the order again
+    expect(page.locator("#find-submit")).to_be_visible()
+    walk.check("find-order")
+    page.fill("#find-reference", "VX-AAAAAAAAAA")
+    page.fill("#find-email", "anna.keller@example.com")
+    page.click("#find-submit")
+    expect(page.locator("#find-error")).to_be_visible()
+    walk.check("find-order-no-match")
+    page.fill("#find-reference", reference)
+    page.click("#find-submit")
+    expect(page.locator("#order-lines")).to_be_visible()
+    walk.check("order-status-found")
 
     report = "\n".join(f"{label}:\n  " + "\n  ".join(bad) for label, bad in walk.problems.items())
     assert not walk.problems, f"tap targets too small or too close at 390x844:\n{report}"

@@ -52,6 +52,7 @@ from storefront.state.admin_catalogue import AdminCatalogueState
 from storefront.state.cart import CartState
 from storefront.state.catalogue import HomeState, ListingState, ProductState
 from storefront.state.checkout import CheckoutState
+from storefront.state.find_order import FindOrderState
 from storefront.state.order_status import OrderStatusState
 from storefront.state.shop import ShopState
 from storefront.state.terms import TermsState
@@ -125,6 +126,16 @@ def all_of(*checks: Check) -> Check:
 
 def nothing_changed(o: Outcome) -> None:
     assert not o.changes(), o.changes()
+
+
+def _find_no_match(o: Outcome) -> None:
+    from storefront.domain.errors import ErrorCode, message
+
+    assert o.value(FindOrderState, "error") == message(ErrorCode.FIND_ORDER_NO_MATCH), o.value(FindOrderState, "error")
+    assert "_redirect" not in o.frontend_events, o.frontend_events
+
+
+FIND_NO_MATCH = _find_no_match
 
 
 def field_at_most(length: int) -> Check:
@@ -402,6 +413,20 @@ HANDLERS: dict[tuple[type, str], Cases] = {
         ({}, var(OrderStatusState, "not_found", True)),
     ]),
     (TermsState, "load"): Cases(page="/terms?version=9999-99", crafted=[({}, answered)]),
+    # "Find my order" (CARD-3): every mismatch gets the same answer, never a redirect, whatever is sent
+    (FindOrderState, "load"): Cases(page="/find-order", crafted=[({}, var(FindOrderState, "error", ""))]),
+    (FindOrderState, "find"): Cases(page="/find-order", ok={"form_data": {"reference": "VX-NOPE", "email": PROBE_EMAIL}},
+                                    crafted=[
+        ({"form_data": {"reference": "VX-NOPE", "email": PROBE_EMAIL}}, FIND_NO_MATCH),
+        ({"form_data": {"reference": "VX-' OR '1'='1", "email": "' OR 1=1 --"}}, FIND_NO_MATCH),
+        ({"form_data": {"reference": "%", "email": "%"}}, FIND_NO_MATCH),
+        ({"form_data": {"reference": "x" * 9000, "email": "y" * 9000}}, FIND_NO_MATCH),
+        ({"form_data": {"reference": ["VX-NOPE"], "email": {"$ne": ""}}}, FIND_NO_MATCH),
+        ({"form_data": {}}, FIND_NO_MATCH),
+        ({"form_data": {"reference": HUGE}}, refused),
+        ({"form_data": "VX-NOPE"}, refused),
+        ({"form_data": ["VX-NOPE", PROBE_EMAIL]}, refused),
+    ]),
     # -- the checkout, from an empty cart at step 1: every step handler out of order -----------------
     (CheckoutState, "load"): Cases(page=CHECKOUT, crafted=[({}, AT_STEP_ONE)]),
     (CheckoutState, "go_to"): Cases(page=CHECKOUT, setup=CHECKOUT_LOAD, ok={"step": 1}, crafted=[
