@@ -1,4 +1,5 @@
-"""An order confirmation exactly as the customer reads it (GTC-3.7), independent of any medium.
+"""An order confirmation exactly as the customer reads it (GTC-3.7), independent of any medium; and the PDF
+documents issued to the client (GTC-3.8: order record, invoice per shipment, credit note per refund).
 
 Every amount and date is already formatted (Babel, the customer's locale) by the caller, so the
 email, a PDF record and the order status page can share one document and cannot disagree on a
@@ -51,8 +52,9 @@ class OrderDocument:
     merchant_vat_id: str
 
     def __post_init__(self) -> None:
-        # The confirmation is the contractual invoice: a document that silently omits the tax
-        # position (GTC-4.1: VAT added, or the client told duties are theirs) must not be sent.
+        # The confirmation carries the contractual price information (GTC-3.7; the tax invoices come per
+        # shipment, see PdfDocument below): one that silently omits the tax position (GTC-4.1: VAT added,
+        # or the client told duties are theirs) must not be sent.
         if not self.lines:
             raise ValueError("An order confirmation needs at least one line.")
         if (self.vat_label is None) != (self.vat_amount is None):
@@ -85,9 +87,8 @@ SERIES = {ORDER_CONFIRMATION: "OC", INVOICE: "INV", CREDIT_NOTE: "CN"}
 TITLES = {ORDER_CONFIRMATION: "Order confirmation", INVOICE: "Invoice", CREDIT_NOTE: "Credit note"}
 NOT_AN_INVOICE = ("This order confirmation is not a tax invoice. The invoice for each shipment is issued on the day "
                   "it ships and sent with the shipping email.")
-# Countries whose VAT the merchant charges and whose law sets the invoice contents (CH: MWSTG art. 26,
-# DE: § 14 UStG): these invoices must name the merchant's VAT number there, the delivery date and the tax by rate.
-VAT_INVOICE_COUNTRIES = frozenset({"CH", "DE"})
+# An order with VAT (CH, DE: rules/tax.toml) gets invoices whose contents their law sets (MWSTG art. 26,
+# § 14 UStG): the merchant's VAT number there, the delivery date and the tax by rate (PdfDocument checks them).
 
 
 def document_number(kind: str, number: int) -> str:

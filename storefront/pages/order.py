@@ -60,6 +60,21 @@ def reauthorize_card() -> rx.Component:
     )
 
 
+def order_documents() -> rx.Component:
+    """The order record, each shipment's invoice and each refund's credit note, as PDFs to keep (GTC-3.8)."""
+    return rx.cond(
+        OrderStatusState.documents.length() > 0,
+        rx.flex(
+            rx.heading("Your documents", size="4", as_="h2"),
+            rx.foreach(OrderStatusState.documents, lambda d: rx.flex(
+                rx.el.a(d.title, " ", d.document_number, " (PDF)", href=d.url, download=True,
+                        class_name="document-link", style={"minHeight": "44px", "display": "inline-flex",
+                                                           "alignItems": "center"}),
+                rx.text(d.issued_on, size="2", color_scheme="gray"), spacing="3", align="center", wrap="wrap")),
+            direction="column", spacing="1", id="order-documents"),
+    )
+
+
 def found() -> rx.Component:
     o = OrderStatusState.order
     return rx.flex(
@@ -89,6 +104,7 @@ def found() -> rx.Component:
         rx.text("Terms accepted: version ", o.terms_version, " of ", o.terms_date, ". ",
                 rx.link("Read this version", href=routes.TERMS + "?version=" + o.terms_version), size="2",
                 id="order-terms"),
+        order_documents(),
         rx.heading("History", size="4", as_="h2"),
         rx.foreach(o.timeline, lambda e: rx.flex(rx.text(e.at, size="2", color_scheme="gray"), rx.text(e.text, size="2"),
                                                  spacing="3")),

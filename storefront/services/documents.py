@@ -218,17 +218,20 @@ def issue_credit_note(s: Session, order: Order, request_number: int, amount_mino
     by_ref = {l.reference: l for l in _order_lines(s, order)}
     rate = _rate(order)
     net, tax = split_gross(amount_minor, rate, exponent(order.currency))
-    lines_net = sum(by_ref[r].unit_price_minor * q for r, q in refunded_lines.items() if r in by_ref)
-    if refunded_lines and rate is not None and lines_net + Money.from_decimal(
-            Money(lines_net, order.currency).to_decimal() * rate, order.currency).minor == amount_minor:
-        net, tax = lines_net, amount_minor - lines_net  # a refund of lines: their VAT as checkout computed it
-    if refunded_lines:
-        lines = tuple(PdfLine(by_ref[r].name, r, q, money(by_ref[r].unit_price_minor),
-                              money(by_ref[r].unit_price_minor * q)) for r, q in refunded_lines.items() if r in by_ref)
+    refunded_lines = {r: q for r, q in refunded_lines.items() if r in by_ref}
+    lines_net = sum(by_ref[r].unit_price_minor * q for r, q in refunded_lines.items())
+    lines_gross = lines_net + (Money.from_decimal(Money(lines_net, order.currency).to_decimal() * rate,
+                                                  order.currency).minor if rate is not None else 0)
+    if refunded_lines and lines_gross <= amount_minor:
+        # lines (their VAT as checkout computed it), and any amount refunded beside them split at the order's rate
+        extra_net, extra_tax = split_gross(amount_minor - lines_gross, rate, exponent(order.currency))
+        net, tax = lines_net + extra_net, lines_gross - lines_net + extra_tax
     else:
-        lines = ()
-    if not lines:
-        lines = (PdfLine(f"Refund ({reason.replace('_', ' ')})", "", 1, money(net), money(net)),)
+        refunded_lines, extra_net = {}, net
+    lines = tuple(PdfLine(by_ref[r].name, r, q, money(by_ref[r].unit_price_minor), money(by_ref[r].unit_price_minor * q))
+                  for r, q in refunded_lines.items())
+    if extra_net or not lines:
+        lines += (PdfLine(f"Refund ({reason.replace('_', ' ')})", "", 1, money(extra_net), money(extra_net)),)
     invoices = s.exec(select(IssuedDocument.document_number).where(
         IssuedDocument.order_id == order.id, IssuedDocument.kind == INVOICE).order_by(IssuedDocument.id)).all()
     notices = _duties(order) + (

@@ -252,3 +252,20 @@ def test_the_shipping_email_arrives_once_through_smtp_with_its_invoice_attached(
     [confirmation] = [m for m in mine if "awaiting approval" in m["Subject"]]
     [record] = list(confirmation.iter_attachments())
     assert "Order confirmation" in text_of(record.get_content())
+
+
+@pytest.mark.clause("GTC-3.8")
+def test_an_amount_refunded_as_goodwill_gets_its_own_credit_note_with_the_vat_split_out(
+        approved, make_product, stripe_gateway):
+    a = make_product(prices=ODD)
+    reference = approved({a: 1}, "DE")
+    ship(reference, {a: 1}, stripe_gateway)
+    outcome = refunds.refund(UnitOfWork(), reference, amount_minor=11900, reason="goodwill",
+                             staff=staff_member(Role.FINANCE), gw=stripe_gateway)
+    assert outcome.status == "succeeded"
+    credit = docs_of(reference)[-1]
+    text = text_of(credit.pdf)
+    assert credit.kind == "credit_note" and credit.amount_minor == 11900
+    assert "Refund (goodwill)" in text and get_settings().merchant_vat_id_de in text
+    assert f"VAT 19% on {fmt(10000, reference)} {fmt(1900, reference)}" in text  # 119.00 = 100.00 + 19 % VAT
+    assert f"Total credited ({order_row(reference).currency}) {fmt(11900, reference)}" in text
