@@ -269,3 +269,27 @@ def test_an_amount_refunded_as_goodwill_gets_its_own_credit_note_with_the_vat_sp
     assert "Refund (goodwill)" in text and get_settings().merchant_vat_id_de in text
     assert f"VAT 19% on {fmt(10000, reference)} {fmt(1900, reference)}" in text  # 119.00 = 100.00 + 19 % VAT
     assert f"Total credited ({order_row(reference).currency}) {fmt(11900, reference)}" in text
+
+
+@pytest.mark.clause("GTC-3.8")
+def test_a_full_erasure_empties_the_stored_pdfs_and_a_partial_one_keeps_them(approved, make_product, stripe_gateway):
+    from storefront.services import order_admin, retention
+
+    compliance = staff_member(Role.COMPLIANCE)
+    watch = make_product()
+    charged = approved({watch: 1}, "CH")  # shipped and charged: the invoice is kept as issued
+    ship(charged, {watch: 1}, stripe_gateway)
+    cancelled = approved({make_product(): 1}, "CH")  # nothing charged: nothing keeps its documents
+    order_admin.cancel(UnitOfWork(), cancelled, "undeliverable_address", staff=staff_member(Role.CUSTOMER_SERVICE),
+                       gw=stripe_gateway)
+
+    for reference in (charged, cancelled):
+        retention.erase_client(UnitOfWork(), order_row(reference).email, "client_request", staff=compliance,
+                               gw=stripe_gateway)
+
+    assert order_row(charged).erasure == "partial" and order_row(cancelled).erasure == "full"
+    assert all(NAMES["CH"] in text_of(d.pdf) for d in docs_of(charged))
+    [record] = docs_of(cancelled)
+    assert record.pdf == b"" and record.document_number.startswith("OC-")  # the number stays: no gap
+    token = links.issue(cancelled, links.Purpose.VIEW)
+    assert documents.document_for_download(UnitOfWork(), cancelled, record.document_number, token) is None
