@@ -293,3 +293,15 @@ def test_a_full_erasure_empties_the_stored_pdfs_and_a_partial_one_keeps_them(app
     assert record.pdf == b"" and record.document_number.startswith("OC-")  # the number stays: no gap
     token = links.issue(cancelled, links.Purpose.VIEW)
     assert documents.document_for_download(UnitOfWork(), cancelled, record.document_number, token) is None
+
+
+@pytest.mark.clause("GTC-3.8")
+def test_a_confirmation_sent_again_attaches_the_same_order_record_never_a_new_one(approved, make_product):
+    from storefront.services import outbox_admin
+
+    reference = approved({make_product(): 1}, "CH")
+    [record] = docs_of(reference)
+    outbox_admin.resend_confirmation(UnitOfWork(), reference, staff=staff_member(Role.CUSTOMER_SERVICE))
+    confirmations = [m for m in outbox_of(reference) if m.kind == "order_confirmation"]
+    assert len(confirmations) == 2 and {m.document_id for m in confirmations} == {record.id}
+    assert docs_of(reference) == [record]
