@@ -1,4 +1,4 @@
-"""HTTP routes beside the Reflex app: health check, the Stripe webhook, uploaded product photographs."""
+"""HTTP routes beside the Reflex app: health check, the Stripe webhook, uploaded product photographs, order PDFs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from storefront import http_admin
 from storefront.adapters.stripe_gateway import InvalidWebhook, PaymentGatewayError
-from storefront.services import product_images, webhooks
+from storefront.services import documents, product_images, webhooks
 from storefront.services.payment import gateway
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -69,10 +69,26 @@ async def product_image(request: Request) -> Response:
                                  "X-Content-Type-Options": "nosniff"})
 
 
+async def order_document(request: Request) -> Response:
+    """An issued PDF of an order (GTC-3.8), for the holder of the order page's signed view link (`t`).
+    A wrong link, another order's document or an unknown number all get the same 404."""
+    found = await run_in_threadpool(documents.document_for_download, UnitOfWork(),
+                                    request.path_params.get("reference", ""), request.path_params.get("number", ""),
+                                    request.query_params.get("t", ""))
+    if found is None:
+        return Response("Not found", status_code=404, headers={"Cache-Control": "no-store"})
+    filename, pdf = found
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+                             "Referrer-Policy": "no-referrer"})
+
+
 api = Starlette(routes=[
     Route("/api/health", health),
     Route("/api/media/products/{name}", product_image, methods=["GET", "HEAD"]),
     Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+    Route("/api/orders/{reference}/{number}", order_document, methods=["GET"]),
     *http_admin.ROUTES,
 ])
 

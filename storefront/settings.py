@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     merchant_email: str = "clients@vireux.example"
     merchant_phone: str = "+41 22 555 01 48"
     merchant_vat_id: str = "CHE-123.456.789 MWST"
+    # The German VAT number (USt-IdNr.) under which German VAT is charged on deliveries to Germany: § 14 UStG
+    # wants it on those invoices. Swiss invoices carry merchant_vat_id (MWSTG art. 26).
+    merchant_vat_id_de: str = "DE123456789"
     merchant_timezone: str = "Europe/Zurich"
     merchant_holiday_subdivision: str = "GE"
 

@@ -45,8 +45,10 @@ def build_message(
     *,
     reply_to: str | None = None,
     date: datetime | None = None,
+    attachments: tuple[tuple[str, bytes], ...] = (),
 ) -> EmailMessage:
-    """multipart/alternative with the text part first, so clients that prefer plain text get it."""
+    """multipart/alternative with the text part first, so clients that prefer plain text get it; with
+    attachments (file name, PDF bytes), that alternative inside a multipart/mixed, the PDFs after it."""
     msg = EmailMessage()
     msg["Subject"] = rendered.subject
     msg["From"] = from_
@@ -57,6 +59,8 @@ def build_message(
     msg["Message-ID"] = message_id_for(message_id, str(from_))
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
+    for filename, data in attachments:
+        msg.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
     return msg
 
 

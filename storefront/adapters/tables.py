@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -306,6 +306,43 @@ class OutboxEmail(SQLModel, table=True):
     last_error: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: Optional[datetime] = None
+    # The issued PDF sent with it (the order record, a shipment's invoice, a refund's credit note): a reference,
+    # never a copy, to bytes that never change once issued (services/documents.py).
+    document_id: Optional[int] = Field(default=None, foreign_key="issued_document.id")
+
+
+class DocumentCounter(SQLModel, table=True):
+    """The last number issued in one document series (services/documents.py). Issuing increments the row in
+    the issuing transaction, so numbers are gap-free: a rolled-back issue rolls its number back, and a
+    second issue at the same instant waits for the first (row lock) and takes the next number."""
+
+    __tablename__ = "document_counter"
+    series: str = Field(primary_key=True, max_length=20)
+    last_number: int = 0
+
+
+class IssuedDocument(SQLModel, table=True):
+    """A PDF given to the client (GTC-3.8), stored as issued: the bytes are the document, never re-rendered.
+
+    `source_key` names what it documents (the order, one shipment, one refund request), so each is issued
+    once: `order:<id>`, `shipment:<id>`, `refund:<order id>:<request number>`."""
+
+    __tablename__ = "issued_document"
+    __table_args__ = (UniqueConstraint("series", "number", name="uq_issued_document_series_number"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    kind: str = Field(max_length=20)  # order_confirmation | invoice | credit_note
+    series: str = Field(max_length=20)
+    number: int
+    document_number: str = Field(unique=True, max_length=40)
+    source_key: str = Field(unique=True, max_length=80)
+    shipment_id: Optional[int] = Field(default=None, foreign_key="shipment.id")
+    issued_at: datetime
+    filename: str = Field(max_length=120)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str = Field(max_length=64)
 
 
 class JobRun(SQLModel, table=True):

@@ -118,12 +118,6 @@ def money_panel(o) -> rx.Component:
     ))
 
 
-def documents_slot() -> rx.Component:
-    """RESERVED for issue 11 § 3 (documents): the list of PDFs, a list with id `order-documents`, goes here,
-    between the payment panel and the terms. Nothing is rendered until it is built."""
-    return rx.fragment()
-
-
 def delay_offer_slot() -> rx.Component:
     """RESERVED for issue 11 § 5 (delays): the delay offer panel, id `delay-offer`, goes here, with the other
     choices the client has to make at the top of the page. Nothing is rendered until it is built."""
@@ -148,6 +142,21 @@ def contact(o) -> rx.Component:
                 rx.link(o.contact_phone, href="tel:" + o.contact_phone_uri, size="2"),
                 wrap="wrap", spacing="3", align="center"),
         direction="column", spacing="1", id="order-contact",
+    )
+
+
+def order_documents() -> rx.Component:
+    """The order record, each shipment's invoice and each refund's credit note, as PDFs to keep (GTC-3.8)."""
+    return rx.cond(
+        OrderStatusState.documents.length() > 0,
+        rx.flex(
+            rx.heading("Your documents", size="4", as_="h2"),
+            rx.foreach(OrderStatusState.documents, lambda d: rx.flex(
+                rx.el.a(d.title, " ", d.document_number, " (PDF)", href=d.url, download=True,
+                        class_name="document-link", style={"minHeight": "44px", "display": "inline-flex",
+                                                           "alignItems": "center"}),
+                rx.text(d.issued_on, size="2", color_scheme="gray"), spacing="3", align="center", wrap="wrap")),
+            direction="column", spacing="1", id="order-documents"),
     )
 
 
@@ -183,7 +192,7 @@ def found() -> rx.Component:
         rx.text("Delivery to: ", rx.foreach(o.shipping_address, lambda l: rx.text(l, as_="span", margin_right="0.5rem")),
                 size="2"),
         money_panel(o),
-        documents_slot(),
+        order_documents(),
         rx.text("Terms accepted: version ", o.terms_version, " of ", o.terms_date, ". ",
                 rx.link("Read this version", href=o.terms_url, id="order-terms-link"), size="2",
                 id="order-terms"),

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from storefront.adapters.email_render import RenderedEmail
 from storefront.adapters.mailer import build_message, message_id_for
-from storefront.adapters.tables import OutboxEmail
+from storefront.adapters.tables import IssuedDocument, OutboxEmail
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.settings import get_settings
 
@@ -27,13 +27,16 @@ def backoff(attempts: int) -> timedelta:
 
 
 def enqueue(session: Session, dedup_key: str, kind: str, recipient: str, email: RenderedEmail,
-            order_id: int | None = None, at: datetime | None = None) -> bool:
-    """Add the email to the caller's transaction unless one with this key exists (sends nothing twice)."""
+            order_id: int | None = None, at: datetime | None = None, document_id: int | None = None) -> bool:
+    """Add the email to the caller's transaction unless one with this key exists (sends nothing twice).
+
+    `document_id` attaches an issued PDF (services/documents.py) by reference: the stored bytes never change,
+    so a retry days later attaches exactly what was issued."""
     if session.exec(select(OutboxEmail.id).where(OutboxEmail.dedup_key == dedup_key)).first() is not None:
         return False
     session.add(OutboxEmail(dedup_key=dedup_key, order_id=order_id, kind=kind, recipient=recipient,
                             subject=email.subject, text_body=email.text, html_body=email.html,
-                            next_attempt_at=at or datetime.now(timezone.utc)))
+                            next_attempt_at=at or datetime.now(timezone.utc), document_id=document_id))
     return True
 
 
@@ -63,8 +66,13 @@ def deliver_due(uow: UnitOfWork, mailer, now: datetime | None = None, limit: int
         row = _claim(uow, message_id, now)
         if row is None:
             continue
+        attachments = ()
+        if row.document_id is not None:
+            with uow.reading() as session:
+                issued = session.get(IssuedDocument, row.document_id)
+                attachments = ((issued.filename, bytes(issued.pdf)),) if issued is not None and issued.pdf else ()
         msg = build_message(RenderedEmail(row.subject, row.text_body, row.html_body), row.recipient, sender,
-                            message_id_for(row.id, sender))
+                            message_id_for(row.id, sender), attachments=attachments)
         try:
             mailer.send(msg)
         except Exception as exc:  # noqa: BLE001 - any SMTP or network failure is retried later

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from storefront.adapters.email_render import render_order_confirmation
-from storefront.adapters.tables import Order, OutboxEmail
+from storefront.adapters.tables import IssuedDocument, Order, OutboxEmail
 from storefront.domain.errors import ErrorCode
 from storefront.domain.order_status import OrderStatus
 from storefront.services import audit, order_events, outbox
@@ -156,8 +156,9 @@ def resend_confirmation(uow: UnitOfWork, reference: object, *, staff: StaffIdent
         sent = s.exec(select(func.count(OutboxEmail.id)).where(OutboxEmail.order_id == order.id,
                                                               OutboxEmail.kind == CONFIRMATION)).one()
         key = f"order-confirmation:{order.id}:resend:{sent}"
+        record = s.exec(select(IssuedDocument.id).where(IssuedDocument.source_key == f"order:{order.id}")).first()
         if not outbox.enqueue(s, key, CONFIRMATION, order.email, render_order_confirmation(order_document(s, order)),
-                              order_id=order.id, at=at):
+                              order_id=order.id, at=at, document_id=record):
             raise ActionRefused(ErrorCode.ORDER_CHANGED)  # a simultaneous click queued this very resend
         s.add(order_events.email_queued(order.id, at, CONFIRMATION))
         try:

@@ -35,7 +35,7 @@ from storefront.domain.order_status import OrderStatus, PaymentStatus, transitio
 from storefront.domain.policy import policy
 from storefront.domain.screening import Verdict
 from storefront.services import abuse_limits, cancellations, order_events, outbox
-from storefront.services.documents import order_document
+from storefront.services.documents import issue_order_record, order_document
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.settings import get_settings
 
@@ -374,8 +374,10 @@ def _finish(uow: UnitOfWork, claim_id: int, auth: Authorization | None, at: date
                                               currency=claim.currency, capture_before=claim.capture_before.isoformat(),
                                               brand=claim.brand, last4=claim.last4))
         s.flush()
+        record = issue_order_record(s, order, at)  # the order record PDF (GTC-3.8), issued once at placement
         if outbox.enqueue(s, f"order-confirmation:{order.id}", "order_confirmation", order.email,
-                          render_order_confirmation(order_document(s, order)), order_id=order.id, at=at):
+                          render_order_confirmation(order_document(s, order)), order_id=order.id, at=at,
+                          document_id=record.id):
             s.add(order_events.email_queued(order.id, at, "order_confirmation"))
         uow.commit()
         return PaymentOutcome("held")

@@ -58,7 +58,7 @@ from storefront.domain.refunds import (
 )
 from storefront.domain.staff import allowed
 from storefront.services import audit, order_events, outbox
-from storefront.services.documents import order_document
+from storefront.services.documents import issue_credit_note, order_document
 from storefront.services.holds import with_vat
 from storefront.services.order_admin import ActionRefused
 from storefront.services.payment import gateway
@@ -349,12 +349,15 @@ def _notify_when_decided(s: Session, row: _Row, at: datetime) -> None:
     hold = s.get(PaymentAuthorization, row.authorization_id)
     amount = Money(back, row.currency).format(order.locale)
     card = f"your card ending {hold.last4}" if hold is not None and hold.last4 else "your card"
+    refunded_lines = next((r.lines for r in sorted(siblings, key=lambda r: r.id) if r.lines), {})
+    credit = issue_credit_note(s, order, row.number, back, row.reason.value, dict(refunded_lines), at)
     paragraphs = (CLIENT_NOTICES[row.reason],
-                  f"We have refunded {amount} to {card}. Banks usually show it within 5 to 10 business days.")
+                  f"We have refunded {amount} to {card}. Banks usually show it within 5 to 10 business days.",
+                  f"The credit note for this refund, {credit.document_number}, is attached (PDF).")
     email = render_order_notice(order_document(s, order), f"Your order {order.reference}: refund of {amount}",
                                 paragraphs)
     if outbox.enqueue(s, f"order-refund:{order.id}:{row.number}", "refund", order.email, email, order_id=order.id,
-                      at=at):
+                      at=at, document_id=credit.id):
         s.add(order_events.email_queued(order.id, at, "refund"))
 
 

@@ -18,8 +18,10 @@ Where personal data lives, and what happens to it:
   moved out of the history by migration c7e3f4a5b6d7); the screening result on an order holds the verdict, score
   and the *listed* entry, never the client's name; `webhook_event` holds Stripe event ids and types only.
 - Nothing of an unfinished checkout is written to the database (see rules/retention.toml, abandoned_checkout).
-- Invoices are not files: they are rendered from the order row (services/documents.py), so keeping the row's
-  name and billing address keeps the invoice, and erasing them ends it.
+- `issued_document`: the PDFs given to the client (order record, invoices, credit notes; services/documents.py)
+  print the name and the billing and delivery addresses. They are kept whole while a duty keeps the invoice (a
+  partial erasure keeps them, as the law wants the invoice as issued) and emptied by the full erasure; the row
+  (number, amount) stays, so the numbering still shows no gap.
 
 A closed order (cancelled or shipped) is erased fully when no legal duty remains; while one does (charged:
 the invoice; a sanctions match: the screening record), an erasure request removes the contact data at once and
@@ -38,7 +40,7 @@ from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
 from storefront.adapters.stripe_gateway import PaymentGatewayError, StripeGateway
-from storefront.adapters.tables import Order, OutboxEmail, PaymentAuthorization, RetentionRun, StaffSession
+from storefront.adapters.tables import IssuedDocument, Order, OutboxEmail, PaymentAuthorization, RetentionRun, StaffSession
 from storefront.domain import retention as policy_rules
 from storefront.domain.errors import ErrorCode
 from storefront.domain.retention import POLICY, Erasure, ErasureReason
@@ -109,6 +111,9 @@ def _erase_fully(s: Session, order: Order, at: datetime) -> None:
     order.billing_address = _country_only(order.billing_address, order.country)
     order.erasure, order.erased_at, order.retained_until = Erasure.FULL.value, at, None
     _erase_emails(s, order.id)
+    # The issued PDFs print the name and addresses: kept whole while a legal duty keeps the invoice (a partial
+    # erasure), emptied with the rest; the row (number, amount) stays so the series still shows no gap.
+    s.exec(update(IssuedDocument).where(IssuedDocument.order_id == order.id).values(pdf=b"", sha256=""))
     s.add(order)
 
 

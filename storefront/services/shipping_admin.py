@@ -40,7 +40,9 @@ Order of effects, and why a double click charges once
     client and the books a parcel was paid for when it was not.
 
 The shipping email is queued in the same transaction with `next_attempt_at` = the moment of recording,
-so the outbox sends it on the day of shipment (GTC-5.2).
+so the outbox sends it on the day of shipment (GTC-5.2), once per shipment (key `order-shipped:<order>:<n>`):
+carrier, tracking number and link, what this parcel holds and what remains, the link to the order page,
+and the shipment's tax invoice (issued in the same transaction, services/documents.py) attached.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.policy import policy
 from storefront.services import audit, links, order_events, outbox
 from storefront.services.calendar import merchant_calendar
-from storefront.services.documents import order_document
+from storefront.services.documents import issue_invoice, order_document
 from storefront.services.holds import with_vat
 from storefront.services.order_admin import ActionRefused, live_holds
 from storefront.services.payment import gateway
@@ -330,9 +332,11 @@ def _record(uow: UnitOfWork, plan: _Plan, chosen: carrier_rules.Carrier, trackin
             _notify(s, order, f"reauthorize:{plan.order_id}:{plan.number}", "payment_reauthorization_needed",
                     f"Your order {plan.reference}: please authorise the remaining amount",
                     _reauthorize_notice(plan.reference, at), at)
+        invoice = issue_invoice(s, order, shipment, at)  # this shipment's tax invoice (GTC-3.8), in this transaction
         _notify(s, order, f"order-shipped:{plan.order_id}:{plan.number}", "order_shipped",
                 f"Your order {plan.reference} has shipped",
-                _shipped_notice(chosen, tracking_number, handed_over_at, captured_minor, plan, order), at)
+                _shipped_notice(chosen, tracking_number, handed_over_at, captured_minor, plan, order,
+                                _contents(s, plan), invoice.document_number), at, document_id=invoice.id)
         audit.record(s, staff=staff, action="orders.ship", outcome="done", order_id=plan.order_id,
                      subject=f"order:{plan.reference}", before={"status": plan.status},
                      after={"status": to.value, "shipment": plan.number, "lines": plan.by_reference,
@@ -342,21 +346,36 @@ def _record(uow: UnitOfWork, plan: _Plan, chosen: carrier_rules.Carrier, trackin
         return shipment.id
 
 
+def _contents(s: Session, plan: _Plan) -> tuple[str, str]:
+    """(what this parcel holds, what is still to ship), as the client reads them, after the lines were updated."""
+    lines = s.exec(select(OrderLine).where(OrderLine.order_id == plan.order_id).order_by(OrderLine.id)).all()
+    shipped = ", ".join(f"{plan.lines[l.id]} x {l.name} ({l.reference})" for l in lines if l.id in plan.lines)
+    left = ", ".join(f"{n} x {l.name} ({l.reference})" for l in lines
+                     if (n := l.quantity - l.quantity_shipped - l.quantity_cancelled) > 0)
+    return shipped, left
+
+
 def _shipped_notice(chosen: carrier_rules.Carrier, tracking_number: str, handed_over_at: datetime,
-                    captured_minor: int, plan: _Plan, order: Order) -> tuple[str, ...]:
+                    captured_minor: int, plan: _Plan, order: Order, contents: tuple[str, str] = ("", ""),
+                    invoice_number: str = "") -> tuple[str, ...]:
     local = merchant_calendar().local(handed_over_at)
     charged = Money(captured_minor, plan.currency).format(order.locale)
+    shipped, left = contents
     return (
         f"Your watches were handed to {chosen.name} on {local.strftime('%d %B %Y at %H:%M')} (Geneva time).",
         f"Tracking number: {tracking_number}",
         f"Follow your parcel: {chosen.link(tracking_number)}",
+        *((f"In this parcel: {shipped}.",) if shipped else ()),
+        (f"Still to ship: {left}." if left else "This parcel completes your order."),
         f"Your card has been charged {charged} for this shipment." + (
             "" if plan.completes else " The remaining pieces will follow; they are charged only when they ship."),
+        *((f"The invoice for this shipment, {invoice_number}, is attached (PDF); it is also on your order page.",)
+          if invoice_number else ()),
     )
 
 
 def _notify(s: Session, order: Order, key: str, kind: str, subject: str, paragraphs: tuple[str, ...],
-            at: datetime) -> None:
+            at: datetime, document_id: int | None = None) -> None:
     email = render_order_notice(order_document(s, order), subject, paragraphs)
-    if outbox.enqueue(s, key, kind, order.email, email, order_id=order.id, at=at):
+    if outbox.enqueue(s, key, kind, order.email, email, order_id=order.id, at=at, document_id=document_id):
         s.add(order_events.email_queued(order.id, at, kind))

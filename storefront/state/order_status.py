@@ -7,7 +7,9 @@ import asyncio
 import reflex as rx
 
 from storefront.domain.errors import ErrorCode, message
+from storefront.services import documents as documents_service
 from storefront.services import reauthorization, unavailable_items
+from storefront.services.documents import DocumentLink
 from storefront.services.order_admin import ActionRefused
 from storefront.services.order_view import OrderView, order_view
 from storefront.services.payment import PaymentOutcome
@@ -20,6 +22,7 @@ from storefront.state.shop import ShopState
 
 class OrderStatusState(ShopState):
     order: OrderView | None = None
+    documents: list[DocumentLink] = []  # GTC-3.8: the issued PDFs, each linked with this page's own view token
     not_found: bool = False
     just_placed: bool = False
     # GTC-3.2: a piece found unavailable, when the page was opened through the choice link
@@ -41,6 +44,8 @@ class OrderStatusState(ShopState):
         token = params.get("t", "")
         self.order = order_view(UnitOfWork(), reference, token) if isinstance(token, str) else None
         self.not_found = self.order is None
+        self.documents = (documents_service.documents_for_page(UnitOfWork(), reference, token)
+                          if self.order is not None else [])
         self.just_placed = params.get("placed") == "1"
         self.choice_answer = ""
         choice = params.get("unavailable", "")

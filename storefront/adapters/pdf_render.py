@@ -1,0 +1,124 @@
+"""Prints a PdfDocument (domain/documents.py) as an A4 PDF with fpdf2; no database, no decisions.
+
+Fonts are embedded (subset by fpdf2 to the glyphs used), so any customer name prints as typed:
+DejaVu Sans for Latin with diacritics, Greek and Cyrillic, and a JIS X 0208 subset of IPAex Gothic
+as fallback for Japanese (storefront/fonts/, licences beside them, rebuilt by scripts/subset_fonts.py).
+The creation date is the issue date, so the same document prints to the same bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from storefront.domain.documents import PdfDocument
+
+FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
+FONTS = {
+    ("sans", ""): "DejaVuSans-subset.ttf",
+    ("sans", "B"): "DejaVuSans-Bold-subset.ttf",
+    ("jp", ""): "StorefrontJPGothic.ttf",
+}
+_NEXT = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+
+
+class _Pdf(FPDF):
+    def __init__(self, doc: PdfDocument) -> None:
+        super().__init__(format="A4")
+        self.doc = doc
+        for (family, style), name in FONTS.items():
+            self.add_font(family, style, str(FONTS_DIR / name))
+        self.set_fallback_fonts(["jp"], exact_match=False)
+        self.set_auto_page_break(True, margin=18)
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font("sans", "", 7)
+        self.cell(0, 4, f"{self.doc.merchant_name} · {self.doc.merchant_email} · {self.doc.title} "
+                        f"{self.doc.document_number} · {self.page_no()}/{{nb}}", align="C")
+
+
+def render_pdf(doc: PdfDocument, created: datetime) -> bytes:
+    pdf = _Pdf(doc)
+    pdf.set_title(f"{doc.title} {doc.document_number}")
+    pdf.set_author(doc.merchant_name)
+    pdf.set_creator(doc.merchant_name)
+    pdf.set_creation_date(created)
+    pdf.add_page()
+    width = pdf.epw
+
+    pdf.set_font("sans", "B", 11)
+    pdf.cell(width / 2, 5, doc.merchant_name)
+    pdf.set_font("sans", "B", 16)
+    pdf.cell(width / 2, 5, doc.title, align="R", **_NEXT)
+    pdf.set_font("sans", "", 9)
+    for line in doc.merchant_address_lines:
+        pdf.cell(0, 4.5, line, **_NEXT)
+    if doc.merchant_vat_id:
+        pdf.cell(0, 4.5, f"VAT number: {doc.merchant_vat_id}", **_NEXT)
+    pdf.ln(4)
+
+    facts = [(f"{doc.title} number", doc.document_number), ("Date", doc.issued_on),
+             ("Order reference", doc.reference), ("Order date", doc.order_date)]
+    if doc.delivery_date:
+        facts.append(("Delivery date", doc.delivery_date))
+    for label, value in facts:
+        pdf.set_font("sans", "B", 9)
+        pdf.cell(50, 4.5, label)
+        pdf.set_font("sans", "", 9)
+        pdf.cell(0, 4.5, value, **_NEXT)
+    pdf.ln(3)
+
+    top = pdf.get_y()
+    for x, heading, name, lines in ((pdf.l_margin, "Customer", doc.customer_name, doc.billing_address_lines),
+                                    (pdf.l_margin + width / 2, "Delivery address", None, doc.delivery_address_lines)):
+        pdf.set_xy(x, top)
+        pdf.set_font("sans", "B", 9)
+        pdf.cell(width / 2, 4.5, heading)
+        pdf.set_font("sans", "", 9)
+        for line in ((name,) if name else ()) + lines:
+            pdf.set_xy(x, pdf.get_y() + 4.5)
+            pdf.cell(width / 2 - 2, 4.5, line)
+    pdf.set_xy(pdf.l_margin, pdf.get_y() + 9)
+
+    columns = (("Description", 0.46, "L"), ("Qty", 0.08, "R"), ("Unit price", 0.23, "R"), ("Amount", 0.23, "R"))
+    pdf.set_font("sans", "B", 9)
+    for heading, share, align in columns:
+        pdf.cell(width * share, 6, heading, border="B", align=align)
+    pdf.ln(6)
+    pdf.set_font("sans", "", 9)
+    for line in doc.lines:
+        values = (f"{line.description} ({line.reference})" if line.reference else line.description,
+                  str(line.quantity), line.unit_price, line.amount)
+        for value, (_, share, align) in zip(values, columns):
+            pdf.cell(width * share, 6, value, align=align)
+        pdf.ln(6)
+    pdf.ln(2)
+
+    label_width, amount_width = width * 0.54, width * 0.23
+    def row(label: str, amount: str, bold: bool = False) -> None:  # noqa: E306
+        pdf.set_font("sans", "B" if bold else "", 9)
+        pdf.set_x(pdf.l_margin + width - label_width - amount_width)
+        pdf.cell(label_width, 5.5, label, align="R")
+        pdf.cell(amount_width, 5.5, amount, align="R", **_NEXT)
+
+    for label, amount in doc.charges:
+        row(label, amount)
+    if doc.rates:
+        pdf.ln(1)
+        for rate in doc.rates:
+            row(f"{rate.label} on {rate.net}", rate.tax)
+    row(f"{doc.total_label} ({doc.currency})", doc.total, bold=True)
+    pdf.ln(5)
+
+    pdf.set_font("sans", "", 9)
+    for notice in doc.notices:
+        pdf.multi_cell(0, 4.5, notice, **_NEXT)
+        pdf.ln(1)
+    if doc.terms:
+        pdf.multi_cell(0, 4.5, doc.terms, **_NEXT)
+    pdf.alias_nb_pages()
+    return bytes(pdf.output())
