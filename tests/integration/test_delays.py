@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from storefront.adapters.db import get_engine
-from storefront.adapters.tables import Order, OrderDelay, RefundRecord
+from storefront.adapters.tables import Order, OrderDelay, PaymentAuthorization, RefundRecord
 from storefront.domain.errors import ErrorCode
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
@@ -304,3 +304,31 @@ def test_the_ship_by_date_counts_from_the_confirmation_at_placement_and_approval
                         at=datetime.now(timezone.utc) + timedelta(days=3))
     assert order_row(reference).status == OrderStatus.APPROVED.value
     assert order_row(reference).ship_by == expected  # the approval email is not the written confirmation
+
+
+@pytest.mark.clause("GTC-5.4")
+def test_anything_charged_for_the_unshipped_pieces_is_refunded_through_the_refund_service(approved_order,
+                                                                                         make_product,
+                                                                                         stripe_gateway):
+    """The ledger made to say a capture took 100 minor units more than the shipped piece and the shipping fee (no
+    flow of the shop does so today: a unit is charged when it ships): the cancellation refunds exactly those 100,
+    as a rule-triggered refund (no second approver), and leaves the shipped piece charged."""
+    a, b = make_product(stock=5), make_product(stock=5)
+    reference = late_order(approved_order, {a: 1, b: 1})
+    ship(reference, {a: 1}, stripe_gateway)
+    [captured] = [p for p in payments_of(reference) if p.captured_minor]
+    with Session(get_engine()) as s:
+        s.exec(update(PaymentAuthorization).where(PaymentAuthorization.id == captured.id)
+               .values(captured_minor=captured.captured_minor + 100))
+        s.commit()
+    at, token = offered(reference)
+    delays.choose(UnitOfWork(), reference, token, "decline", at=at)
+    delays.choose(UnitOfWork(), reference, token, "cancel", at=at, gw=stripe_gateway)
+
+    with Session(get_engine()) as s:
+        [row] = s.exec(select(RefundRecord).where(RefundRecord.order_id == order_row(reference).id)).all()
+    assert (row.amount_minor, row.reason_code, row.status, row.requested_by) == \
+        (100, "client_cancelled_after_delay", "succeeded", None)
+    assert [p.refunded_minor for p in payments_of(reference) if p.id == captured.id] == [100]
+    body = emails(reference, "delay_cancelled")[0].text_body
+    assert "refunded" in body and "nothing had been charged" not in body
