@@ -419,6 +419,34 @@ class UnavailableItem(SQLModel, table=True):
     created_by: Optional[int] = Field(default=None, foreign_key="staff_user.id")
 
 
+class OrderDelay(SQLModel, table=True):
+    """A delivery delay of one order (GTC-5.4, services/delays.py), counted from the ship-by date shown to the
+    client (`counted_from`; an agreed new date starts a new row). `status` noticed (the notice at +20 business
+    days went) | offered (the client chooses a new date or cancellation) | refused (the new date refused: the
+    cancellation is offered) | new_date_agreed | cancelled | closed (shipped or ended meanwhile). The client's
+    choice, its time and the link used (a fingerprint of the token, never the token) are kept."""
+
+    __tablename__ = "order_delay"
+    __table_args__ = (UniqueConstraint("order_id", "counted_from", name="uq_order_delay_order_counted_from"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="shop_order.id", index=True)
+    counted_from: date
+    status: str = Field(max_length=20, index=True)
+    noticed_at: datetime
+    offered_at: Optional[datetime] = None
+    proposed_date: Optional[date] = None  # staff's proposal (orders.follow_up_delay)
+    proposed_by: Optional[int] = Field(default=None, foreign_key="staff_user.id")
+    offer_date: Optional[date] = None  # the new delivery date offered to the client
+    reminded_at: Optional[datetime] = None
+    reminders: int = 0
+    task_at: Optional[datetime] = None  # no answer: customer service is to call the client
+    refused_at: Optional[datetime] = None
+    refused_link: Optional[str] = Field(default=None, max_length=16)
+    decided_at: Optional[datetime] = None
+    choice: Optional[str] = Field(default=None, max_length=20)  # new_date | cancel
+    decided_link: Optional[str] = Field(default=None, max_length=16)
+
+
 class StaffUser(SQLModel, table=True):
     """A member of staff of the back office. Staff are deactivated, never deleted: the audit names them."""
 

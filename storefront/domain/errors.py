@@ -133,6 +133,11 @@ class ErrorCode(StrEnum):
     UNAVAILABLE_DATE_INVALID = "unavailable_date_invalid"
     UNAVAILABLE_CHOICE_UNKNOWN = "unavailable_choice_unknown"
     UNAVAILABLE_LINK_INVALID = "unavailable_link_invalid"
+    # delivery delays (GTC-5.4)
+    DELAY_NOT_FOUND = "delay_not_found"
+    DELAY_DATE_INVALID = "delay_date_invalid"
+    DELAY_CHOICE_UNKNOWN = "delay_choice_unknown"
+    DELAY_LINK_INVALID = "delay_link_invalid"
     # the client authorising the card again (PAY-5)
     REAUTHORIZE_LINK_INVALID = "reauthorize_link_invalid"
     REAUTHORIZE_NOT_NEEDED = "reauthorize_not_needed"
@@ -344,6 +349,11 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNAVAILABLE_CHOICE_UNKNOWN: "Please choose a new delivery date or a refund.",
     ErrorCode.UNAVAILABLE_LINK_INVALID: "This link is no longer valid. Please reply to our email and our client "
                                         "service will help you.",
+    ErrorCode.DELAY_NOT_FOUND: "This order has no delivery delay being followed.",
+    ErrorCode.DELAY_DATE_INVALID: "Please propose a business day after today as the new delivery date.",
+    ErrorCode.DELAY_CHOICE_UNKNOWN: "Please accept the new delivery date or decline it.",
+    ErrorCode.DELAY_LINK_INVALID: "This link is no longer valid. Please reply to our email and our client service "
+                                  "will help you.",
     ErrorCode.REAUTHORIZE_LINK_INVALID: "This link is no longer valid: the order has shipped or been cancelled, or "
                                         "the link is incomplete. Please reply to our email and our client service "
                                         "will help you.",

@@ -333,6 +333,28 @@ def unavailable_form() -> rx.Component:
     )
 
 
+def delay_form() -> rx.Component:
+    """GTC-5.4: a delayed order followed by customer service; the new delivery date offered to the client."""
+    d = AdminOrderState.detail
+    return rx.card(
+        rx.form(
+            rx.flex(
+                rx.heading("Delivery delay", as_="h2", size="4"),
+                rx.text("Late since ", d.delay_counted_from, " · ", d.delay,
+                        rx.cond(d.delay_proposed != "", rx.text.span(" · proposed ", d.delay_proposed), ""),
+                        rx.cond(d.delay_offer_date != "", rx.text.span(" · offered ", d.delay_offer_date), ""),
+                        id="delay-status"),
+                field_row("New delivery date (a business day)", rx.input(name="delay_date", id="delay-date",
+                                                                         type="date")),
+                rx.button("Propose this date", type="submit", id="propose-delay-date", size="3", variant="soft"),
+                direction="column", spacing="3",
+            ),
+            on_submit=AdminOrderState.propose_delay_date, reset_on_submit=False,
+        ),
+        id="delay-form",
+    )
+
+
 def compliance_review() -> rx.Component:
     s = AdminOrderState
     return rx.card(
@@ -448,6 +470,7 @@ def order() -> rx.Component:
                             & ((d.status == "approved") | (d.status == "partially_shipped")), ship_form()),
                     rx.cond(s.granted.contains("orders.mark_unavailable")
                             & ((d.status == "approved") | (d.status == "partially_shipped")), unavailable_form()),
+                    rx.cond(s.granted.contains("orders.follow_up_delay") & (d.delay != ""), delay_form()),
                     rx.cond(s.granted.contains("orders.refund")
                             & ((d.status == "partially_shipped") | (d.status == "shipped")), refund_form()),
                     rx.text("Placed ", d.placed_at, " · ", d.channel, " · ship by ", d.ship_by, " · terms ",

@@ -31,6 +31,48 @@ def unavailable_choice() -> rx.Component:
     )
 
 
+def delay_offer() -> rx.Component:
+    """GTC-5.4: the delay exceeds 51 days; the client accepts the new date or declines it, then may confirm the
+    cancellation of what has not shipped. No compensation is offered."""
+    offer, state = OrderStatusState.delay_offer, OrderStatusState
+    return rx.card(
+        rx.flex(
+            rx.heading("Your order is delayed", as_="h2", size="4"),
+            rx.text("We are sorry: we could not ship ", offer.pieces, " by ", offer.ship_by, ", the date we gave you."),
+            rx.cond(
+                offer.stage == "offered",
+                rx.flex(
+                    rx.text("We can deliver on ", rx.text.strong(offer.new_date, id="delay-new-date"), "."),
+                    rx.flex(
+                        rx.button("Accept delivery on ", offer.new_date, on_click=state.answer_delay("new_date"),
+                                  size="3", id="delay-accept"),
+                        rx.button("Decline this date", on_click=state.answer_delay("decline"), size="3",
+                                  variant="soft", id="delay-decline"),
+                        spacing="3", wrap="wrap",
+                    ),
+                    direction="column", spacing="3",
+                ),
+                rx.flex(
+                    rx.text("You declined the new date. You may cancel what has not shipped: its authorisation on "
+                            "your card is released and anything charged for it is refunded. What has shipped is "
+                            "not affected."),
+                    rx.flex(
+                        rx.button("Cancel what has not shipped", on_click=state.answer_delay("cancel"), size="3",
+                                  color_scheme="red", id="delay-cancel"),
+                        rx.button("Accept delivery on ", offer.new_date, on_click=state.answer_delay("new_date"),
+                                  size="3", variant="soft", id="delay-accept"),
+                        spacing="3", wrap="wrap",
+                    ),
+                    direction="column", spacing="3",
+                ),
+            ),
+            rx.text("Nothing is cancelled without your confirmation.", size="2", color_scheme="gray"),
+            direction="column", spacing="3",
+        ),
+        id="delay-offer",
+    )
+
+
 def reauthorize_card() -> rx.Component:
     """PAY-5: the bank refused to renew the hold without the client; the client authorises the rest here."""
     js_url, publishable = browser_config()
@@ -118,12 +160,6 @@ def money_panel(o) -> rx.Component:
     ))
 
 
-def delay_offer_slot() -> rx.Component:
-    """RESERVED for issue 11 § 5 (delays): the delay offer panel, id `delay-offer`, goes here, with the other
-    choices the client has to make at the top of the page. Nothing is rendered until it is built."""
-    return rx.fragment()
-
-
 def choice_waiting(o) -> rx.Component:
     """A piece awaits the client's choice but the page was opened through the view link, which grants no action:
     say where the choice is made (the emailed link, which expires with the offer)."""
@@ -165,9 +201,11 @@ def found() -> rx.Component:
     return rx.flex(
         rx.cond(OrderStatusState.offer, unavailable_choice()),
         choice_waiting(o),
-        delay_offer_slot(),
         rx.cond(OrderStatusState.choice_answer != "",
                 rx.callout(OrderStatusState.choice_answer, icon="info", id="choice-answer")),
+        rx.cond(OrderStatusState.delay_offer, delay_offer()),
+        rx.cond(OrderStatusState.delay_answer != "",
+                rx.callout(OrderStatusState.delay_answer, icon="info", id="delay-answer", role="status")),
         rx.cond(OrderStatusState.reauth, reauthorize_card()),
         rx.cond(OrderStatusState.reauth_message != "",
                 rx.callout(OrderStatusState.reauth_message, icon="info",

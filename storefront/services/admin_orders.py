@@ -24,6 +24,7 @@ from storefront.adapters.tables import (
     OrderLine,
     OutboxEmail,
     PaymentAuthorization,
+    OrderDelay,
     RefundRecord,
     TermsVersion,
 )
@@ -32,6 +33,7 @@ from storefront.domain.order_status import OrderEvent as EventType
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.refunds import RefundStatus
 from storefront.rules import load
+from storefront.services.delays import OPEN as DELAY_OPEN
 from storefront.services.unit_of_work import UnitOfWork
 
 PAGE_SIZE = 50
@@ -195,6 +197,11 @@ class OrderDetail:
     order_id: int = 0
     # the member of staff who entered a telephone order (PAY-2), as the audit names staff; "" for a web order
     entered_by: str = ""
+    # a delivery delay customer service follows (GTC-5.4): its status ("" when none) and the dates in play
+    delay: str = ""
+    delay_counted_from: str = ""
+    delay_proposed: str = ""
+    delay_offer_date: str = ""
 
 
 def _line_state(line: OrderLine) -> str:
@@ -224,6 +231,8 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
         emails = s.exec(select(OutboxEmail).where(OutboxEmail.order_id == order.id).order_by(OutboxEmail.id)).all()
         terms = s.get(TermsVersion, order.terms_version_id) if order.terms_version_id else None
         refunds = s.exec(select(RefundRecord).where(RefundRecord.order_id == order.id).order_by(RefundRecord.id)).all()
+        delay = s.exec(select(OrderDelay).where(OrderDelay.order_id == order.id, OrderDelay.status.in_(DELAY_OPEN))
+                       ).first()
     customer = {}
     if with_personal_data:
         ship = order.shipping_address or {}
@@ -250,6 +259,9 @@ def order_detail(uow: UnitOfWork, reference: object, *, with_personal_data: bool
                             f"staff:{r.approved_by}" if r.approved_by else "") for r in refunds],
         currency=order.currency, customer=customer, order_id=order.id or 0,
         entered_by=f"staff:{order.entered_by}" if order.entered_by else "",
+        delay=delay.status if delay else "", delay_counted_from=delay.counted_from.isoformat() if delay else "",
+        delay_proposed=delay.proposed_date.isoformat() if delay and delay.proposed_date else "",
+        delay_offer_date=delay.offer_date.isoformat() if delay and delay.offer_date else "",
     )
 
 
@@ -268,7 +280,9 @@ OPEN_STATUSES = (OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, OrderStatu
 QUEUES = (("awaiting_approval", "Awaiting approval"), ("compliance_review", "Compliance review"),
           ("holds_expiring", "Holds expiring within 48 h"), ("failed_renewals", "Failed hold renewals"),
           ("past_ship_by", "Past their ship-by date"), ("failed_emails", "Emails that failed"),
-          ("refunds_to_approve", "Refunds awaiting a second approval"))
+          ("refunds_to_approve", "Refunds awaiting a second approval"),
+          ("delays", "Delayed 20 business days past ship-by (GTC-5.4)"),
+          ("delay_calls", "Delay offer unanswered: call the client"))
 
 
 def _inline(value: str):
@@ -317,6 +331,12 @@ def _queues_statement(shown: int):
     failed_email = Order.id.in_(select(OutboxEmail.order_id).where(OutboxEmail.status == _inline("failed")))
     second_approval = Order.id.in_(select(RefundRecord.order_id).where(
         RefundRecord.status == _inline(RefundStatus.REQUESTED), RefundRecord.requested_by.is_not(None)))
+    # a delay customer service follows (GTC-5.4), read from the partial index ix_order_delay_open; "calls": the
+    # client has not answered the offer for long, a task to call them
+    delay_open = OrderDelay.status.in_([_inline(status) for status in DELAY_OPEN])
+    delayed = and_(is_open, Order.id.in_(select(OrderDelay.order_id).where(delay_open)))
+    delay_call = and_(is_open, Order.id.in_(select(OrderDelay.order_id).where(delay_open,
+                                                                              OrderDelay.task_at.is_not(None))))
 
     # the failed renewals gathered first (MATERIALIZED): inline, PostgreSQL scans the open orders with parallel
     # workers, whose start costs more than the scan and varies with the load of the machine
@@ -354,10 +374,13 @@ def _queues_statement(shown: int):
             oldest(3, renewals, true(), func.count().over()),
             oldest(5, orders, failed_email, func.count().over()),
             oldest(6, orders, second_approval, func.count().over()),
+            oldest(7, orders, delayed, func.count().over()),
+            oldest(8, orders, delay_call, func.count().over()),
         ]
     else:
         parts += [counted_in(3, renewals, true()), counted_in(5, orders, failed_email),
-                  counted_in(6, orders, second_approval)]
+                  counted_in(6, orders, second_approval), counted_in(7, orders, delayed),
+                  counted_in(8, orders, delay_call)]
     return union_all(*parts)
 
 

@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from storefront.adapters.mailer import mailer_from_settings
 from storefront.adapters.tables import JobRun
+from storefront.services.delays import delays_due
 from storefront.services.hold_renewal import renew_due
 from storefront.services.outbox import deliver_due
 from storefront.services.payment import expire_unpaid
@@ -44,6 +45,9 @@ JOBS: dict[str, Callable[[UnitOfWork, datetime], int]] = {
     "telephone_orders": lambda uow, at: len(expire_unconfirmed(uow, at)),
     "hold_renewal": lambda uow, at: len(renew_due(uow, at=at)),
     "unavailable_items": lambda uow, at: len(unavailable_deadlines_due(uow, at=at)),
+    # GTC-5.4: the delay notice, the 51-day offer, reminders; each acts once per order and day, so every round
+    # may run it (its claims are conditional), and its emails leave in the same round
+    "delivery_delays": lambda uow, at: len(delays_due(uow, at=at)),
     "email_outbox": _emails,
     # once a day (it keeps its own last run): erases what the retention policy says is due (PAY-6)
     "retention": lambda uow, at: retention_due(uow, at),

@@ -24,6 +24,7 @@ class Purpose(StrEnum):
     PAY = "pay"  # back to the payment step of an unpaid order
     REAUTHORIZE = "reauthorize"  # authorise the card again after a refused hold renewal (while the order is open)
     UNAVAILABLE_CHOICE = "unavailable_choice"  # new date or refund for an unavailable item (GTC-3.2)
+    DELAY_CHOICE = "delay_choice"  # a new delivery date or cancellation after a long delay (GTC-5.4)
     TELEPHONE_ORDER = "telephone_order"  # the client checks, accepts and confirms an order taken by phone (PAY-2)
 
 

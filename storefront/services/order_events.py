@@ -148,3 +148,15 @@ def payment_reauthorization_failed(order_id: int, at: datetime, *, amount_minor:
 
 def compliance_cleared(order_id: int, at: datetime, actor: str, *, reason: str) -> OrderEvent:
     return _event(order_id, E.COMPLIANCE_CLEARED, at, actor, reason=reason)
+
+
+def delay_notice_sent(order_id: int, at: datetime, *, delay: int, ship_by: str) -> OrderEvent:
+    """GTC-5.4: the order is 20 business days past the date shown; the client is told once."""
+    return _event(order_id, E.DELAY_NOTICE_SENT, at, SYSTEM, delay=delay, ship_by=ship_by)
+
+
+def cancellation_offered(order_id: int, at: datetime, actor: str, *, delay: int, stage: str,
+                         **details: Any) -> OrderEvent:
+    """GTC-5.4, a delay beyond 51 days: `stage` new_date_or_cancel (offered), cancel (the client declined the
+    date: the cancellation is offered), confirmed (the client confirmed the cancellation)."""
+    return _event(order_id, E.CANCELLATION_OFFERED, at, actor, delay=delay, stage=stage, **details)

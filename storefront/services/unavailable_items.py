@@ -41,24 +41,21 @@ from babel.dates import format_date
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import StripeGateway
-from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, Shipment, UnavailableItem
+from storefront.adapters.tables import Order, OrderLine, UnavailableItem
 from storefront.domain.errors import ErrorCode
 from storefront.domain.money import Money
-from storefront.domain.order_status import OrderStatus, PaymentStatus
+from storefront.domain.order_status import OrderStatus
 from storefront.domain.staff import allowed
 from storefront.rules import load
-from storefront.services import audit, hold_renewal, holds, links, order_events, outbox
-from storefront.services.documents import order_document
+from storefront.services import audit, links, order_events, unshipped
 from storefront.services.holds import with_vat
 from storefront.services.order_admin import ActionRefused
-from storefront.services.payment import gateway
 from storefront.services.staff import StaffIdentity
 from storefront.services.unit_of_work import UnitOfWork
 
 PERMISSION = "orders.mark_unavailable"
-MARKABLE = frozenset({OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED})
+MARKABLE = unshipped.OPEN_TO_SHIP
 NEW_DATE = "new_date"
 REFUND = "refund"
 CHOICES = frozenset({NEW_DATE, REFUND})
@@ -112,11 +109,7 @@ def _pending_units(s: Session, line_id: int) -> int:
         UnavailableItem.status == UnavailableStatus.AWAITING_CHOICE.value)).one())
 
 
-def _notify(s: Session, order: Order, key: str, kind: str, subject: str, paragraphs: tuple[str, ...],
-            at: datetime) -> None:
-    email = render_order_notice(order_document(s, order), subject, paragraphs)
-    if outbox.enqueue(s, key, kind, order.email, email, order_id=order.id, at=at):
-        s.add(order_events.email_queued(order.id, at, kind))
+_notify = unshipped.notify
 
 
 def _pieces(line: OrderLine, quantity: int) -> str:
@@ -268,7 +261,6 @@ def _cancel_notice(order: Order, line: OrderLine, record: UnavailableItem, why: 
 def _cancel_units(uow: UnitOfWork, record_id: int, why: UnavailableStatus, actor: str, at: datetime,
                   gw: StripeGateway | None, ip: str = "") -> bool:
     """The `refund` choice and the deadline alike (see the module docstring); False if already decided."""
-    releases: list[tuple[int, str]] = []
     with uow:
         s = uow.session
         if not _decide(s, record_id, why, at):
@@ -277,35 +269,11 @@ def _cancel_units(uow: UnitOfWork, record_id: int, why: UnavailableStatus, actor
             return False
         record = s.get(UnavailableItem, record_id)
         line, order = s.get(OrderLine, record.order_line_id), s.get(Order, record.order_id)
-        moved = s.exec(update(OrderLine).where(
-            OrderLine.id == line.id,
-            OrderLine.quantity - OrderLine.quantity_shipped - OrderLine.quantity_cancelled >= record.quantity)
-            .values(quantity_cancelled=OrderLine.quantity_cancelled + record.quantity)).rowcount
-        if moved != 1:  # the units shipped meanwhile: nothing to cancel (rolled back on leaving the unit)
-            raise ActionRefused(ErrorCode.ORDER_CHANGED)
+        unshipped.cancel_units(s, line.id, record.quantity)
         s.add(order_events.item_unavailable(order.id, at, actor, record=record.id, line=line.reference,
                                             quantity=record.quantity, outcome=why.value, stock_returned=False,
                                             charged_minor=0))
-        lines = s.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
-        for each in lines:
-            s.refresh(each)
-        ended = None
-        if all(each.quantity - each.quantity_shipped - each.quantity_cancelled == 0 for each in lines) \
-                and order.status in MARKABLE:
-            shipped = any(each.quantity_shipped > 0 for each in lines)
-            ended = OrderStatus.SHIPPED if shipped else OrderStatus.CANCELLED
-            moved = s.exec(update(Order).where(Order.id == order.id, Order.status == order.status)
-                           .values(status=ended.value, updated_at=at)).rowcount
-            if moved != 1:
-                raise ActionRefused(ErrorCode.ORDER_CHANGED)
-            if ended is OrderStatus.CANCELLED:
-                s.add(order_events.cancelled(order.id, at, "item_unavailable", actor))
-            else:
-                last = s.exec(select(func.max(Shipment.number)).where(Shipment.order_id == order.id)).one() or 0
-                s.add(order_events.shipped(order.id, at, actor, shipment=int(last), partially=False))
-            releases = [(h.id, h.intent_id) for h in s.exec(select(PaymentAuthorization).where(
-                PaymentAuthorization.order_id == order.id, PaymentAuthorization.status == PaymentStatus.HELD)).all()
-                if h.intent_id]
+        ended, releases = unshipped.end_if_nothing_remains(s, order, at, actor, "item_unavailable")
         _notify(s, order, f"unavailable-cancelled:{record.id}", "item_unavailable_cancelled",
                 f"Your order {order.reference}: unavailable piece cancelled",
                 _cancel_notice(order, line, record, why, ended), at)
@@ -315,11 +283,7 @@ def _cancel_units(uow: UnitOfWork, record_id: int, why: UnavailableStatus, actor
                      ip=ip, at=at, detail=actor)
         order_id = order.id
         uow.commit()
-    gw = gw or gateway()
-    for authorization_id, intent_id in releases:
-        holds.release(uow, order_id, authorization_id, intent_id, at, gw, reason="item_unavailable")
-    if not releases:  # units remain: the card stays held for them only
-        hold_renewal.replace_with_smaller(uow, order_id, at=at, gw=gw)
+    unshipped.settle_holds(uow, order_id, releases, at, gw, "item_unavailable")
     return True
 
 

@@ -23,6 +23,7 @@ from storefront.domain.refunds import RefundReason
 from storefront.services import (
     admin_orders,
     audit,
+    delays,
     jobs,
     order_admin,
     refunds,
@@ -95,7 +96,7 @@ def _text(value: object, limit: int) -> str:
 
 def _day(value: object) -> date | None:
     try:
-        return date.fromisoformat(value) if isinstance(value, str) and value else None
+        return date.fromisoformat(value) if isinstance(value, str) and 0 < len(value) <= 10 else None
     except ValueError:
         return None
 
@@ -257,6 +258,23 @@ class AdminOrderState(AdminState):
                                                _text(form_data.get("unavailable_line"), 40), quantity,
                                                proposed_date=proposed, staff=staff, ip=self._client_ip())
             self._answer(None, "Marked unavailable; the client has been asked to choose a new date or a refund.")
+        except order_admin.ActionRefused as refused:
+            self._answer(refused.refusal.code, **refused.refusal.params)
+        self._load(staff)
+
+    @rx.event
+    @requires("orders.follow_up_delay")
+    def propose_delay_date(self, form_data: dict[str, Any], staff: StaffIdentity):
+        """GTC-5.4: customer service proposes the new delivery date of a delayed order (a business day ahead)."""
+        if not isinstance(form_data, dict):
+            return
+        proposed = _day(form_data.get("delay_date"))
+        if proposed is None:
+            self._answer(ErrorCode.DELAY_DATE_INVALID)
+            return
+        try:
+            delays.propose_date(UnitOfWork(), self._reference(), proposed, staff=staff, ip=self._client_ip())
+            self._answer(None, "New delivery date proposed; it is the date offered to the client.")
         except order_admin.ActionRefused as refused:
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)

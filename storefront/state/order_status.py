@@ -7,8 +7,9 @@ import asyncio
 import reflex as rx
 
 from storefront.domain.errors import ErrorCode, message
+from storefront.services import delays, reauthorization, unavailable_items
 from storefront.services import documents as documents_service
-from storefront.services import reauthorization, unavailable_items
+from storefront.services.delays import DelayOffer
 from storefront.services.documents import DocumentLink
 from storefront.services.order_admin import ActionRefused
 from storefront.services.order_view import OrderView, order_view
@@ -28,6 +29,9 @@ class OrderStatusState(ShopState):
     # GTC-3.2: a piece found unavailable, when the page was opened through the choice link
     offer: Offer | None = None
     choice_answer: str = ""
+    # GTC-5.4: a delay beyond 51 days, when the page was opened through the `delay` link
+    delay_offer: DelayOffer | None = None
+    delay_answer: str = ""
     # PAY-5: the bank refused to renew the hold; opened through the `reauthorize` link, the client authorises again
     reauth: Request | None = None
     reauth_message: str = ""
@@ -52,6 +56,12 @@ class OrderStatusState(ShopState):
         self.offer = (unavailable_items.pending_offer(UnitOfWork(), reference, choice)
                       if self.order is not None and choice else None)
         self._load_reauth(reference, params.get("reauthorize", ""))
+        self._load_delay(reference, params.get("delay", ""))
+
+    def _load_delay(self, reference: str, token: object) -> None:
+        self.delay_answer = ""
+        self.delay_offer = (delays.pending_offer(UnitOfWork(), reference, token)
+                            if self.order is not None and token else None)
 
     def _load_reauth(self, reference: str, token: object) -> None:
         self.reauth, self.reauth_message, self.reauth_ok, self.reauth_busy = None, "", False, False
@@ -130,4 +140,27 @@ class OrderStatusState(ShopState):
         except ActionRefused as refused:
             self.choice_answer = message(refused.refusal.code, **refused.refusal.params)
         self.offer = None
+        self.order = order_view(UnitOfWork(), reference, params.get("t", ""))
+
+    @rx.event
+    def answer_delay(self, choice: str):
+        """The client's answer to a delay beyond 51 days (GTC-5.4): `new_date`, `decline`, then `cancel` to confirm
+        the cancellation. The link's token is read again from the page address; the state proves nothing."""
+        params = self.router.url.query_parameters
+        reference = self.router.page.params.get("reference", "")
+        token = params.get("delay", "")
+        if self.order is None or self.delay_offer is None or not isinstance(choice, str) or not isinstance(token, str):
+            return
+        try:
+            outcome = delays.choose(UnitOfWork(), reference, token, choice[:20], ip=self._client_ip())
+            answer = {
+                delays.AGREED: "Thank you: the new delivery date is agreed.",
+                delays.REFUSED: "You declined the new date. You may cancel what has not shipped below.",
+                delays.CANCELLED: "Your cancellation is confirmed: what had not shipped is cancelled and its "
+                                  "authorisation on your card released.",
+            }[outcome]
+        except ActionRefused as refused:
+            answer = message(refused.refusal.code, **refused.refusal.params)
+        self._load_delay(reference, token)  # the next step (the cancellation to confirm), or none
+        self.delay_answer = answer
         self.order = order_view(UnitOfWork(), reference, params.get("t", ""))

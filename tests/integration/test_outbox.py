@@ -211,7 +211,8 @@ def test_background_round_cancels_overdue_orders_and_mails_through_the_configure
         assert len(_received(envelopes, placed.reference)) == 1
         statuses = {job.name: job.outcome for job in jobs.last_runs(UnitOfWork())}
         assert statuses == {"payment_window": "ok", "telephone_orders": "ok", "hold_renewal": "ok",
-                            "unavailable_items": "ok", "email_outbox": "ok", "retention": "ok"}
+                            "unavailable_items": "ok", "delivery_delays": "ok", "email_outbox": "ok",
+                            "retention": "ok"}
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
