@@ -143,6 +143,8 @@ CUSTOMER_EVENTS = {
     "payment_refunded": "Refund made to your card",
     "item_unavailable": "A piece proved unavailable",
     "delivery_date_changed": "Delivery date changed",
+    "delay_notice_sent": "We told you your order is delayed",
+    "cancellation_offered": "A new delivery date or cancellation offered to you",
 }
 
 

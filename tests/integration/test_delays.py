@@ -18,6 +18,7 @@ from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
 from storefront.services import admin_orders, delays, jobs, links, order_admin
 from storefront.services.calendar import merchant_calendar
+from storefront.services.order_view import order_view
 from storefront.services.unit_of_work import UnitOfWork
 from tests.integration.shop_fixtures import *  # noqa: F403 - fixtures and helpers
 from tests.integration.shop_fixtures import events_of, order_row, outbox_of, payments_of
@@ -98,6 +99,9 @@ def test_the_notice_goes_once_on_the_20th_business_day_and_the_order_joins_the_d
     assert [e.data["ship_by"] for e in events_of(reference) if e.type == "delay_notice_sent"] == [SHIP_BY.isoformat()]
     assert reference in queue("delays", at).references and queue("delays", at).count >= 1
     assert reference not in queue("delay_calls", at).references
+    # the client's status page tells it too
+    view = order_view(UnitOfWork(), reference, links.issue(reference, links.Purpose.VIEW, at), at)
+    assert "We told you your order is delayed" in [row.text for row in view.timeline]
 
 
 @pytest.mark.clause("GTC-5.4")
