@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from storefront.services.calendar import merchant_calendar
 from tests.e2e.conftest import shopper_context
-from tests.e2e.test_admin_e2e import approved_by_finance, db, mail_with, order_status, placed_order, staff_page  # noqa: F401
+from tests.e2e.test_admin_e2e import approved_by_finance, mail_with, order_status, placed_order, staff_page
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy
 from playwright.sync_api import expect
 
 from storefront.domain.errors import ErrorCode, message
@@ -24,13 +23,6 @@ pytestmark = pytest.mark.e2e
 
 EMAIL = "anna.keller@example.com"  # what tests/e2e/checkout_flow.fill_info types
 NO_MATCH = message(ErrorCode.FIND_ORDER_NO_MATCH)
-
-
-@pytest.fixture(scope="module")
-def db(shop_env):
-    engine = sqlalchemy.create_engine(shop_env["REFLEX_DB_URL"])
-    yield engine
-    engine.dispose()
 
 
 def bought_and_partly_shipped(browser, shop_url) -> tuple[str, str]:
