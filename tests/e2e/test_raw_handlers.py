@@ -872,6 +872,15 @@ HTTP_CASES: dict[tuple[str, str], list[tuple[str, str, bytes | None, dict | None
         ("GET", "/api/media/products/%2e%2e", None, None, lambda s: s == 404),
         ("POST", "/api/media/products/x-960.webp", b"x", None, lambda s: s == 405),
     ],
+    # Issued PDFs of an order (GTC-3.8): only with the order page's signed view link; every miss is the same 404.
+    ("GET", "/api/orders/{reference}/{number}"): [
+        ("GET", "/api/orders/VX-NOPE/OC-000001", None, None, lambda s: s == 404),
+        ("GET", "/api/orders/VX-NOPE/OC-000001?t=0123456789abcdef0123456789abcdef", None, None, lambda s: s == 404),
+        ("GET", "/api/orders/VX-NOPE/..%2F..%2Fsecret.key?t=" + "a" * 5000, None, None, lambda s: s == 404),
+        ("GET", "/api/orders/" + "V" * 5000 + "/OC-1?t=" + PROBE_EMAIL, None, None, lambda s: s == 404),
+        ("GET", "/api/orders/VX-NOPE/OC-000001%27%20OR%201=1--?t=x", None, None, lambda s: s == 404),
+        ("POST", "/api/orders/VX-NOPE/OC-000001", b"x", None, lambda s: s == 405),
+    ],
     ("POST", "/api/stripe/webhook"): [
         ("POST", "/api/stripe/webhook", b"", None, lambda s: s == 400),
         ("POST", "/api/stripe/webhook", b"not json " + PROBE_EMAIL.encode(), None, lambda s: s == 400),

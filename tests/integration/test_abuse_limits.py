@@ -6,6 +6,8 @@ A limited client is refused with a code and nothing is stored: no order, no stoc
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from storefront.domain.errors import ErrorCode
@@ -56,9 +58,8 @@ def test_one_address_holds_many_but_not_unlimited_unpaid_orders(make_product, pl
     from storefront.services import abuse_limits
 
     figures = limits()
-    monkeypatch.setattr(abuse_limits, "limits", lambda: abuse_limits.Limits(
-        figures.open_per_browser, figures.open_per_email, figures.open_per_ip, "1000 per minute",
-        figures.payment_attempts_per_ip, figures.attempts_per_order))
+    monkeypatch.setattr(abuse_limits, "limits", lambda: dataclasses.replace(figures,
+                                                                           confirmations_per_ip="1000 per minute"))
     watch = make_product(stock=100, max_per_order=1)
     ip = "198.51.100.200"
     for _ in range(figures.open_per_ip):
@@ -106,7 +107,9 @@ def test_payment_attempts_per_address_are_limited_before_anything_is_stored(make
                                                                             stripe_gateway, monkeypatch):
     from storefront.services import abuse_limits
 
-    monkeypatch.setattr(abuse_limits, "limits", lambda: abuse_limits.Limits(2, 3, 25, "10 per minute", "2 per hour", 5))
+    monkeypatch.setattr(abuse_limits, "limits", lambda: dataclasses.replace(
+        limits(), open_per_browser=2, open_per_email=3, open_per_ip=25, confirmations_per_ip="10 per minute",
+        payment_attempts_per_ip="2 per hour", attempts_per_order=5))
     watch = make_product(stock=5)
     first, second = place({watch: 1}, buyer()), place({watch: 1}, buyer())
     for reference in (first.reference, second.reference):
