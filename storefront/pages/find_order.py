@@ -32,7 +32,8 @@ def find_order() -> rx.Component:
                 rx.cond(FindOrderState.error != "",
                         rx.callout(FindOrderState.error, icon="info", color_scheme="red", id="find-error",
                                    role="alert")),
-                rx.button("Show my order", type="submit", size="3", id="find-submit"),
+                # Enabled once the page has loaded its state: a tap before that would be answered, then wiped by the load
+                rx.button("Show my order", type="submit", size="3", id="find-submit", disabled=~rx.State.is_hydrated),
                 direction="column", spacing="4",
             ),
             on_submit=FindOrderState.find,
