@@ -99,11 +99,14 @@ class Settings(BaseSettings):
     # outside assets/, which the build copies once, so a new photograph shows without a rebuild.
     media_dir: Path = VAR_DIR / "media"
     mail_from: str = "Vireux Genève <orders@vireux.example>"
+    # Tests only: a file holding how many seconds the shop's clock runs ahead (adapters/clock.py reads it).
+    test_clock_file: str = ""
 
     @model_validator(mode="after")
     def _payment_provider_is_complete(self) -> Settings:
         """Real Stripe keys without the webhook's signing secret would leave the webhook either refusing every
-        event or, with a shared default, accepting events anyone can sign: refuse to start instead."""
+        event or, with a shared default, accepting events anyone can sign: refuse to start instead. A test clock
+        beside real keys or a real mail server would move a real shop's calendar: refused too."""
         if self.stripe_secret_key:
             missing = [name for name, value in (("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
                                                 ("STRIPE_PUBLISHABLE_KEY", self.stripe_publishable_key)) if not value]
@@ -114,7 +117,10 @@ class Settings(BaseSettings):
                     "signing secret (whsec_...) and the publishable key (pk_...) from the Stripe dashboard, "
                     "or unset STRIPE_SECRET_KEY to use the local payment sandbox."
                 )
-        elif not self.stripe_webhook_secret:
+        if self.test_clock_file and (self.stripe_secret_key or self.smtp_host):
+            raise ValueError("STOREFRONT_TEST_CLOCK_FILE moves the shop's clock for tests; it is refused with real "
+                             "Stripe keys or a real mail server. Unset it.")
+        if not self.stripe_secret_key and not self.stripe_webhook_secret:
             self.stripe_webhook_secret = "whsec_" + hmac.new(
                 self.secret_key.encode(), b"local payment sandbox webhook", hashlib.sha256).hexdigest()
         return self

@@ -40,6 +40,7 @@ from typing import Any
 
 from storefront.rules import load as load_rules
 
+from storefront.adapters import clock
 from storefront.adapters.sandbox import JS_PATH, LOOPBACK, url as sandbox_url
 
 _SANDBOX_MARKER = b"LOCALSTRIPE_BASE_API"
@@ -434,7 +435,8 @@ def _adapt_localstripe() -> None:
                     capabilities = load_rules("payments")["provider_capabilities"]
                     extended = asked.get("request_extended_authorization") == "if_available" \
                         and details["brand"] in capabilities["extended_authorization_brands"]
-                    details["capture_before"] = charge.created + (
+                    # a test clock (adapters/clock.py) moves the sandbox's calendar as Stripe's test clocks do
+                    details["capture_before"] = charge.created + int(clock.offset().total_seconds()) + (
                         int(capabilities["extended_authorization_days"]) * 86400 if extended
                         else hold_window_seconds(details["brand"], initiator))
                     details["extended_authorization"] = {"status": "enabled" if extended else "disabled"}

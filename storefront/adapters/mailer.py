@@ -12,12 +12,13 @@ import asyncio
 import smtplib
 import ssl
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from typing import Any
 
+from storefront.adapters import clock
 from storefront.adapters.email_render import RenderedEmail
 
 LOOPBACK = "127.0.0.1"
@@ -55,7 +56,7 @@ def build_message(
     msg["To"] = to
     if reply_to:
         msg["Reply-To"] = reply_to
-    msg["Date"] = format_datetime(date or datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(date or clock.now())
     msg["Message-ID"] = message_id_for(message_id, str(from_))
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")

@@ -18,6 +18,7 @@ from sqlalchemy import (Integer, String, and_, bindparam, case, cast, exists, fu
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import (
     Order,
     OrderEvent,
@@ -386,7 +387,7 @@ def _queues_statement(shown: int):
 
 def work_queues(uow: UnitOfWork, at: datetime | None = None) -> list[Queue]:
     """The admin home: each queue a count and its oldest orders first, in one statement."""
-    at = at or datetime.now(timezone.utc)
+    at = at or clock.now()
     rules = _rules()
     shown = int(rules["listed_per_queue"])
     expiring = at + timedelta(hours=int(rules["hold_expiry_warning_hours"]))

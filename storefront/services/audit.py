@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import StaffAuditEntry
 from storefront.domain.staff import Outcome
 from storefront.services.unit_of_work import UnitOfWork
@@ -44,7 +45,7 @@ def _entry(staff: StaffIdentity | None, action: str, outcome: str, order_id: int
     if "@" in subject or "@" in detail:  # an email address: the log keeps ids and codes only
         raise ValueError("audit subject and detail hold ids and codes, not personal data")
     return StaffAuditEntry(
-        at=at or datetime.now(timezone.utc), staff_id=staff.staff_id if staff else None,
+        at=at or clock.now(), staff_id=staff.staff_id if staff else None,
         role=str(staff.role) if staff else "", action=action, outcome=Outcome(outcome).value, order_id=order_id,
         subject=subject[:80], before=before, after=after, ip=ip[:64], detail=detail[:60])
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import Collection, Product, ProductPrice, ShippingFee
 from storefront.domain import card_numbers
 from storefront.domain.catalogue import amount_input, slug_for
@@ -70,7 +71,7 @@ def adjustment_reasons() -> list[str]:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 # -- reading --------------------------------------------------------------------------------------

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import Order, OrderLine, Product, TermsVersion
 from storefront.domain.catalogue import quantity_refusal
 from storefront.domain.errors import ErrorCode, Refusal
@@ -67,7 +68,7 @@ class PlacedOrder:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 def new_reference() -> str:

@@ -39,6 +39,7 @@ from sqlalchemy import String, and_, case, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.stripe_gateway import StripeGateway
 from storefront.adapters.tables import Order, OrderDelay, OrderLine, PaymentAuthorization
 from storefront.domain import delays as rules
@@ -64,7 +65,7 @@ ANSWERABLE = {NEW_DATE: (OFFERED, REFUSED), DECLINE: (OFFERED,), CANCEL: (REFUSE
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _aware(moment: datetime) -> datetime:

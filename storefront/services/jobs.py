@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import select
 
+from storefront.adapters import clock
 from storefront.adapters.mailer import mailer_from_settings
 from storefront.adapters.tables import JobRun
 from storefront.services.delays import delays_due
@@ -81,7 +82,7 @@ def run_once(at: datetime | None = None) -> dict[str, int]:
     uow = UnitOfWork()
     done: dict[str, int] = {}
     for name, job in JOBS.items():
-        now = at or datetime.now(timezone.utc)
+        now = at or clock.now()
         try:
             done[name] = job(uow, now)
             _record(uow, name, now, "ok", done[name], "")

@@ -8,10 +8,11 @@ they are sent, never stored: nothing in the database grants access to an order.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
+from storefront.adapters import clock
 from storefront import routes
 from storefront.adapters import signing
 from storefront.domain.policy import policy
@@ -46,7 +47,7 @@ def lifetimes() -> dict[str, timedelta]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 def _salt(purpose: Purpose) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import StripeGateway
 from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, Product
@@ -52,7 +53,7 @@ class _Release:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _aware(moment: datetime | None) -> datetime | None:

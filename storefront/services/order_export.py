@@ -16,10 +16,11 @@ import csv
 import io
 import json
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlmodel import select
 
+from storefront.adapters import clock
 from storefront.adapters import signing
 from storefront.adapters.tables import Order
 from storefront.domain.errors import ErrorCode
@@ -40,7 +41,7 @@ PERSONAL_COLUMNS = ("full_name", "email", "phone")
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _encode(session_id: int, filters: OrderFilters) -> str:

@@ -7,11 +7,12 @@ Message-ID derived from its row, so the rare resend after a crash between the tw
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.email_render import RenderedEmail
 from storefront.adapters.mailer import build_message, message_id_for
 from storefront.adapters.tables import IssuedDocument, OutboxEmail
@@ -36,7 +37,7 @@ def enqueue(session: Session, dedup_key: str, kind: str, recipient: str, email: 
         return False
     session.add(OutboxEmail(dedup_key=dedup_key, order_id=order_id, kind=kind, recipient=recipient,
                             subject=email.subject, text_body=email.text, html_body=email.html,
-                            next_attempt_at=at or datetime.now(timezone.utc), document_id=document_id))
+                            next_attempt_at=at or clock.now(), document_id=document_id))
     return True
 
 
@@ -54,7 +55,7 @@ def _claim(uow: UnitOfWork, message_id: int, now: datetime) -> OutboxEmail | Non
 
 def deliver_due(uow: UnitOfWork, mailer, now: datetime | None = None, limit: int = 20) -> tuple[int, int]:
     """Send what is due; returns (sent, failed attempts)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     with uow.reading() as session:
         due = session.exec(
             select(OutboxEmail.id).where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
@@ -89,7 +90,7 @@ def deliver_due(uow: UnitOfWork, mailer, now: datetime | None = None, limit: int
             continue
         with uow:
             r = uow.session.get(OutboxEmail, message_id)
-            r.status, r.sent_at, r.attempts, r.locked_until = "sent", datetime.now(timezone.utc), r.attempts + 1, None
+            r.status, r.sent_at, r.attempts, r.locked_until = "sent", clock.now(), r.attempts + 1, None
             uow.commit()
         sent += 1
     return sent, failed

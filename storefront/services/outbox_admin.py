@@ -10,12 +10,13 @@ its own key, audited and written to the order's history. Nothing here deletes or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from storefront.adapters import clock
 from storefront.adapters.email_render import render_order_confirmation
 from storefront.adapters.tables import IssuedDocument, Order, OutboxEmail
 from storefront.domain.errors import ErrorCode
@@ -35,7 +36,7 @@ CONFIRMED = frozenset(OrderStatus) - {OrderStatus.PENDING_PAYMENT, OrderStatus.A
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _stamp(moment: datetime | None) -> str:

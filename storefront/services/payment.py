@@ -17,6 +17,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters import sandbox
 from storefront.adapters.email_render import render_order_confirmation
 from storefront.adapters.stripe_gateway import (
@@ -68,7 +69,7 @@ def browser_config() -> tuple[str, str]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.stripe_gateway import Authorization, CardDeclined, PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, PaymentAuthorization
 from storefront.domain.errors import ErrorCode
@@ -43,7 +44,7 @@ NOTHING_TO_DO = PaymentOutcome("held", ErrorCode.REAUTHORIZE_NOT_NEEDED)
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _linked_order(s: Session, reference: object, token: object, at: datetime) -> Order | None:

@@ -36,12 +36,13 @@ Order of effects, and why a double click refunds once
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, RefundRecord
@@ -94,7 +95,7 @@ class _Row:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _order(s: Session, reference: object) -> Order:

@@ -39,6 +39,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.stripe_gateway import PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import IssuedDocument, Order, OutboxEmail, PaymentAuthorization, RetentionRun, StaffSession
 from storefront.domain import retention as policy_rules
@@ -68,7 +69,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 # -- what one order may lose ------------------------------------------------------------------------------

@@ -20,11 +20,12 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import Order, SanctionsListVersion, SdnEntry as SdnRow, StaffUser
 from storefront.domain import screening
 from storefront.domain.errors import ErrorCode
@@ -45,7 +46,7 @@ ACTION = "sanctions.import"
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _stamp(moment: datetime | None) -> str:

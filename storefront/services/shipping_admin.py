@@ -48,12 +48,13 @@ and the shipment's tax invoice (issued in the same transaction, services/documen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.email_render import render_order_notice
 from storefront.adapters.stripe_gateway import CardDeclined, PaymentGatewayError, StripeGateway
 from storefront.adapters.tables import Order, OrderLine, PaymentAuthorization, Shipment, ShipmentLine
@@ -108,7 +109,7 @@ class _Plan:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def shipment_amounts(order: Order, lines: list[OrderLine], shipping: dict[int, int], *, first: bool,

@@ -31,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters import rate_limiter, signing
 from storefront.adapters.tables import StaffRecoveryCode, StaffSession, StaffUser
 from storefront.domain.errors import ErrorCode, Refusal
@@ -82,7 +83,7 @@ class Enrolment:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -193,6 +194,7 @@ def _enrolling_staff_id(token: str, at: datetime) -> int:
 def _totp_step(user: StaffUser, code: str, at: datetime) -> int | None:
     """The time step of a right, not yet used TOTP code (None otherwise): a code works once."""
     totp = pyotp.TOTP(_unseal(user.totp_secret))
+    at = at - clock.offset()  # the staff member's phone keeps the real time, whatever a test clock says
     now_step = totp.timecode(at)
     for offset in range(-RULES.totp_valid_window, RULES.totp_valid_window + 1):
         step = now_step + offset

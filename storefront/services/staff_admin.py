@@ -18,11 +18,12 @@ Design choices:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import delete, func, update
 from sqlmodel import select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import StaffRecoveryCode, StaffSession, StaffUser
 from storefront.domain.card_numbers import contains_card_number
 from storefront.domain.errors import ErrorCode
@@ -48,7 +49,7 @@ FIELD_OF = {
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.email_render import render_order_notice
 from storefront import routes
 from storefront.adapters.stripe_gateway import StripeGateway
@@ -87,7 +88,7 @@ class EnteredOrder:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _aware(moment: datetime | None) -> datetime | None:

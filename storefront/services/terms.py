@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from babel.dates import format_date
 from sqlmodel import select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import TermsVersion
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -51,7 +52,7 @@ def text_view(row_id: int, version: str, title: str, published: str, content_has
 
 
 def current(uow: UnitOfWork, now: datetime | None = None) -> TermsVersion | None:
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     with uow.reading() as session:
         rows = session.exec(select(TermsVersion).order_by(TermsVersion.published_at.desc())).all()
         return next((r for r in rows if _aware(r.published_at) <= now), None)
@@ -65,7 +66,7 @@ def view(uow: UnitOfWork, version: str | None, locale: str, now: datetime | None
     """The requested version if already in force (archived or current), or the current one when none is
     asked for. A version published ahead of its effective date stays unreadable until then: the
     merchant decides when it is published, not whoever guesses its name."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     if version:
         with uow.reading() as session:
             row = session.exec(select(TermsVersion).where(TermsVersion.version == version)).first()
@@ -76,7 +77,7 @@ def view(uow: UnitOfWork, version: str | None, locale: str, now: datetime | None
 
 
 def archive(uow: UnitOfWork, locale: str, now: datetime | None = None) -> list[tuple[str, str]]:
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     with uow.reading() as session:
         rows = session.exec(select(TermsVersion).order_by(TermsVersion.published_at.desc())).all()
         return [(r.version, format_date(r.published_at, "long", locale=locale)) for r in rows if _aware(r.published_at) <= now]

@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.tables import Order, TermsDraft, TermsVersion
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.rules import load
@@ -88,7 +89,7 @@ class DraftView:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _aware(moment: datetime) -> datetime:

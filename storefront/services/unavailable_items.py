@@ -41,6 +41,7 @@ from babel.dates import format_date
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
+from storefront.adapters import clock
 from storefront.adapters.stripe_gateway import StripeGateway
 from storefront.adapters.tables import Order, OrderLine, UnavailableItem
 from storefront.domain.errors import ErrorCode
@@ -81,7 +82,7 @@ def rules() -> Rules:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(timezone.utc)
+    return at or clock.now()
 
 
 def _aware(moment: datetime) -> datetime:

@@ -71,6 +71,9 @@ def shop_env():
     # management page's card form can be driven (tests/e2e/test_admin_telephone_order_e2e.py). Off, the client
     # pays through the emailed link, which works the same either way (tests/integration/test_telephone_orders.py).
     env["STOREFRONT_STRIPE_MOTO"] = "1"
+    # The test clock (storefront/adapters/clock.py): the `shop_clock` fixture moves the served shop's calendar
+    # and its payment sandbox's, e.g. to the day a delivery delay is owed a notice; without the file, real time.
+    env["STOREFRONT_TEST_CLOCK_FILE"] = f"{tmp}/clock"
     for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STOREFRONT_SMTP_HOST"):
         env.pop(key, None)  # always the local sandbox and mail capture in tests
     yield env
@@ -103,6 +106,25 @@ def shop_url(shop_env):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture
+def shop_clock(shop_env):
+    """Moves the served shop's clock (and its payment sandbox's) to a moment, from where it keeps flowing; back
+    to the real time after the test. The shop's background jobs act on every order at the moved time."""
+    from datetime import datetime, timedelta, timezone
+
+    from storefront.adapters import clock
+
+    path = Path(shop_env["STOREFRONT_TEST_CLOCK_FILE"])
+
+    def move_to(moment: datetime) -> None:
+        clock.set_offset(path, moment - datetime.now(timezone.utc))
+
+    try:
+        yield move_to
+    finally:
+        clock.set_offset(path, timedelta(0))
 
 
 @pytest.fixture(scope="module")

@@ -70,3 +70,9 @@ def session_cookie(base: str, role: str) -> str:
 
 def forget(base: str, role: str) -> None:
     _cookies.pop((base, role), None)
+
+
+def forget_all(base: str) -> None:
+    """After a test moved the shop's clock: the sessions it saw may have ended by the shop's calendar."""
+    for key in [key for key in _cookies if key[0] == base]:
+        del _cookies[key]

@@ -17,6 +17,7 @@ from tests.e2e.catalogue_data import product
 from tests.e2e.checkout_flow import add_to_cart, fill_info, pay, start_checkout, through_terms
 from tests.e2e.conftest import shopper_context
 from tests.e2e.test_admin_e2e import approved_by_finance, last_working_moment, staff_page
+from tests.e2e.test_layout_shift_e2e import MAX_CLS, settled_shift
 from tests.e2e.test_phone_layout_e2e import COLLECT_TARGETS, offenders
 
 pytestmark = pytest.mark.e2e
@@ -115,8 +116,14 @@ def test_on_a_phone_the_client_finds_the_order_and_sees_the_parcel_its_tracking_
         assert offenders(targets) == [], offenders(targets)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+        view_link = page.url
     finally:
         ctx.close()
+
+    # The status page opened from its link in a fresh browser paints its final layout at once (issue 8 § 2)
+    for viewport in ("phone", "desktop"):
+        shift = settled_shift(browser, view_link, viewport, False, "#order-lines")
+        assert shift["cls"] <= MAX_CLS, f"order page on {viewport}: CLS {shift['cls']:.3f}; {shift['shifts']}"
 
 
 def test_a_guessed_order_address_shows_nothing(browser, shop_url):

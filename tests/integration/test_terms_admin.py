@@ -29,7 +29,7 @@ from storefront.adapters.tables import StaffAuditEntry, TermsDraft, TermsVersion
 from storefront.domain.errors import ErrorCode
 from storefront.domain.staff import Role
 from storefront.services import terms_admin
-from storefront.services import checkout as checkout_service
+from storefront.adapters import clock as shop_clock
 from storefront.services import terms as terms_service
 from storefront.services import browser as browser_id
 from storefront.services.order_admin import ActionRefused
@@ -331,14 +331,7 @@ class Clock:
 def clock(monkeypatch):
     """The time the terms and the checkout see, moved by the test (no waiting)."""
     moment = Clock(_slot())
-
-    class Moved(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return moment.now.astimezone(tz) if tz else moment.now.replace(tzinfo=None)
-
-    monkeypatch.setattr(terms_service, "datetime", Moved)
-    monkeypatch.setattr(checkout_service, "now_utc", lambda: moment.now)
+    monkeypatch.setattr(shop_clock, "now", lambda: moment.now)  # what every service reads
     return moment
 
 
