@@ -27,6 +27,15 @@ def assert_phone_targets(page) -> None:
     bad = offenders(page.evaluate(COLLECT_TARGETS))
     assert not bad, f"tap targets too small or too close at 390x844: {bad}"
 
+
+def assert_no_layout_shift(browser, url: str, ready: str) -> None:
+    """A page opened from an emailed link paints its final layout at once, on a phone and a desktop (issue 8 § 2)."""
+    from tests.e2e.test_layout_shift_e2e import MAX_CLS, settled_shift
+
+    for viewport in ("phone", "desktop"):
+        shift = settled_shift(browser, url, viewport, False, ready)
+        assert shift["cls"] <= MAX_CLS, f"{url} on {viewport}: CLS {shift['cls']:.3f}; {shift['shifts']}"
+
 pytestmark = pytest.mark.e2e
 SIGN_IN = re.compile(r"/admin/login/?(\?.*)?$")
 
@@ -444,10 +453,12 @@ def test_an_unavailable_piece_the_client_chooses_its_refund_through_the_emailed_
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "compensation" not in body.lower()
     link = re.search(r"https?://\S+unavailable=\S+", body).group(0).rstrip(".")
+    link = link.replace(link.split("/order/")[0], shop_url)
+    assert_no_layout_shift(browser, link, "#unavailable-choice")
     ctx = shopper_context(browser, "phone")
     page = ctx.new_page()
     try:
-        page.goto(link.replace(link.split("/order/")[0], shop_url))
+        page.goto(link)
         expect(page.locator("#unavailable-choice")).to_be_visible()
         assert_phone_targets(page)  # a choice page: thumb-sized targets on the phone (issue 11 § 2)
         page.click("#choose-refund")

@@ -30,7 +30,7 @@ from storefront.domain.delays import notice_due
 from storefront.services.calendar import merchant_calendar
 from tests.e2e.conftest import shopper_context
 from tests.e2e.staff_sessions import forget, forget_all
-from tests.e2e.test_admin_e2e import mail_with, order_status, staff_page
+from tests.e2e.test_admin_e2e import assert_no_layout_shift, mail_with, order_status, staff_page
 from tests.e2e.test_documents_e2e import attachment, pdf_text
 from tests.e2e.test_order_tracking_e2e import bought_and_partly_shipped
 from tests.e2e.test_phone_layout_e2e import COLLECT_TARGETS, offenders
@@ -100,7 +100,7 @@ def walk(browser, shop_url, db, mail_dir, shop_clock) -> None:
     confirmation = mail_with(mail_dir, f"Your order {reference} with")
     name, data = attachment(confirmation)
     assert name.startswith("order-confirmation-OC-") and reference in pdf_text(data)
-    assert "The order confirmation is attached as a PDF" in body(confirmation)
+    assert "The order confirmation is attached to this email as a PDF" in body(confirmation)
     shipped = mail_with(mail_dir, f"Your order {reference} has shipped")
     assert "JD014600006281239999" in body(shipped)
     name, data = attachment(shipped)
@@ -160,11 +160,13 @@ def walk(browser, shop_url, db, mail_dir, shop_clock) -> None:
     text = body(offer)
     assert "Nothing is cancelled without your confirmation" in text and "compensation" not in text.lower()
     choice_link = re.search(r"https?://\S+delay=\S+", text).group(0).rstrip(".")
+    choice_link = shop_url + "/order/" + choice_link.split("/order/", 1)[1]
+    assert_no_layout_shift(browser, choice_link, "#delay-offer")
 
     # 4. The client, on a phone, declines the new date, then confirms the cancellation of what has not shipped
     ctx, page = on_a_phone(browser)
     try:
-        page.goto(shop_url + "/order/" + choice_link.split("/order/", 1)[1])
+        page.goto(choice_link)
         expect(page.locator("#delay-offer")).to_be_visible()
         assert offenders(page.evaluate(COLLECT_TARGETS)) == []
         page.click("#delay-decline")
