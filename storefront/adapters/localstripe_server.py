@@ -276,17 +276,97 @@ def _relocate_store(state_file: str | None) -> None:
         self.clear()
         self.update(old)
 
-    def dump(self: dict) -> None:
-        if not state_file:
-            return
-        temporary = f"{state_file}.{os.getpid()}.tmp"
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:  # owner only
-            pickle.dump(dict(self), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, state_file)
+    def mark_changed(self: dict) -> None:
+        _persistence.changed = True
 
+    _persistence.state_file = state_file or None
     resources.Store.try_load_from_disk = load
-    resources.Store.dump_to_disk = dump
+    resources.Store.dump_to_disk = mark_changed
     resources.store.try_load_from_disk()
+
+
+@dataclass
+class _Persistence:
+    """When the sandbox writes its store to its state file.
+
+    localstripe pickles the whole store after every write (several times per request), so each payment call
+    cost more than the last as the store grew: at a few thousand checkouts the sandbox burned more CPU than the
+    shop. Here a write only marks the store changed; the store is written at most every `SAVE_EVERY_SECONDS`
+    (from the event loop, between requests, so no request sees half a write) and when the sandbox stops. A
+    call's cost no longer depends on the history; a `kill -9` loses at most the last seconds of a development
+    sandbox's state (the shop's own records are in its database)."""
+
+    state_file: str | None = None
+    changed: bool = False
+
+    def save(self) -> None:
+        from localstripe import resources
+
+        if not self.state_file or not self.changed:
+            return
+        self.changed = False
+        temporary = f"{self.state_file}.{os.getpid()}.tmp"
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:  # owner only
+            pickle.dump(dict(resources.store), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, self.state_file)
+
+
+def _index_store_by_type() -> None:
+    """Lists read an index of the store by object type instead of scanning the whole store.
+
+    localstripe answers every list by walking all its objects (`StripeObject._api_list_all`), and exporting a
+    charge lists its refunds that way: each payment call walked the whole history, so its cost grew with it
+    (two thirds of the sandbox's CPU after a few hundred checkouts). The index keeps the store's insertion
+    order, so lists come out as before."""
+    from localstripe import resources
+    from localstripe.errors import UserError
+
+    by_type: dict[str, dict[str, Any]] = {}
+
+    def kind(key: str) -> str:
+        return key.split(":", 1)[0]
+
+    def set_item(self: dict, key: str, value: Any) -> None:
+        dict.__setitem__(self, key, value)
+        by_type.setdefault(kind(key), {})[key] = value
+        self.dump_to_disk()
+
+    def del_item(self: dict, key: str) -> None:
+        dict.__delitem__(self, key)
+        by_type.get(kind(key), {}).pop(key, None)
+        self.dump_to_disk()
+
+    def list_all(cls: type, url: str | None, limit: Any = None, starting_after: Any = None, **kwargs: Any) -> Any:
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+        listed = resources.List(url, limit=limit, starting_after=starting_after)
+        listed._list = list(by_type.get(cls.object, {}).values())
+        return listed
+
+    for key, value in resources.store.items():  # what the state file brought back
+        by_type.setdefault(kind(key), {})[key] = value
+    resources.Store.__setitem__ = set_item
+    resources.Store.__delitem__ = del_item
+    resources.StripeObject._api_list_all = classmethod(list_all)
+
+
+SAVE_EVERY_SECONDS = 2.0
+_persistence = _Persistence()
+
+
+async def _save_periodically(app: Any) -> Any:
+    """aiohttp cleanup context: save every few seconds while serving, and once more on the way out."""
+    import asyncio
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(SAVE_EVERY_SECONDS)
+            _persistence.save()
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    _persistence.save()
 
 # -- what localstripe is taught (sandbox process only) -------------------------------------------
 
@@ -710,6 +790,7 @@ def _serve(argv: list[str] | None = None) -> None:
     from aiohttp import web
 
     _relocate_store(args.state_file)
+    _index_store_by_type()
     _adapt_localstripe()
     from localstripe import resources, server
 
@@ -719,6 +800,8 @@ def _serve(argv: list[str] | None = None) -> None:
         return web.json_response({"adaptations": ADAPTATIONS})
 
     server.app.router.add_get(ADAPTATIONS_PATH, adaptations)
+    server.app.cleanup_ctx.append(_save_periodically)
+    atexit.register(_persistence.save)
 
     # localstripe reports webhook deliveries on this logger; keep them visible in the log file.
     logger = logging.getLogger("aiohttp.access")
