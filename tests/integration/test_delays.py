@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from storefront.adapters.db import get_engine
-from storefront.adapters.tables import Order, OrderDelay, PaymentAuthorization, RefundRecord
+from storefront.adapters.tables import IssuedDocument, Order, OrderDelay, PaymentAuthorization, RefundRecord
 from storefront.domain.errors import ErrorCode
 from storefront.domain.order_status import OrderStatus, PaymentStatus
 from storefront.domain.staff import Role
@@ -336,3 +336,7 @@ def test_anything_charged_for_the_unshipped_pieces_is_refunded_through_the_refun
     assert [p.refunded_minor for p in payments_of(reference) if p.id == captured.id] == [100]
     body = emails(reference, "delay_cancelled")[0].text_body
     assert "refunded" in body and "nothing had been charged" not in body
+    with Session(get_engine()) as s:  # and the refund's credit note, for exactly what came back
+        notes = s.exec(select(IssuedDocument.amount_minor).where(IssuedDocument.order_id == order_row(reference).id,
+                                                                IssuedDocument.kind == "credit_note")).all()
+    assert notes == [100]
