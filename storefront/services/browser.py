@@ -13,6 +13,7 @@ key derived from the same id: another browser holding a copy can neither read no
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import secrets
@@ -63,6 +64,15 @@ def cookie_value(cookie_header: str | None) -> str | None:
 
 def fingerprint(cookie_header: str | None) -> str:
     """The one-way fingerprint of the verified browser id in a Cookie header; "" when there is none."""
+    if not isinstance(cookie_header, str):
+        return ""
+    return _fingerprint(get_settings().secret_key, cookie_header)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fingerprint(secret_key: str, cookie_header: str) -> str:
+    """Every event of a tab carries the same Cookie header: parsed and verified once, not per event (the
+    secret is part of the key, so a changed secret never answers from the cache)."""
     browser_id = verified_id(cookie_value(cookie_header))
     if browser_id is None:
         return ""
