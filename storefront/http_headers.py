@@ -100,9 +100,26 @@ def inline_script_hashes(html: str) -> tuple[str, ...]:
         base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode("ascii") for s in parser.scripts))
 
 
+_PAGE_HASHES: dict[tuple[bytes, bytes], tuple[str, ...]] = {}
+_PAGES_KEPT = 256
+
+
+def page_script_hashes(body: bytes, encoding: bytes) -> tuple[str, ...]:
+    """The inline-script hashes of a page as sent. The pages are prerendered: the same few bodies over and over.
+    Parsing one (gunzip, then Python's HTMLParser over 100 KB or more) cost milliseconds of CPU per page load,
+    so each body's hashes are kept by its digest and a page is parsed once."""
+    key = (hashlib.blake2b(body, digest_size=32).digest(), encoding)
+    found = _PAGE_HASHES.get(key)
+    if found is None:
+        if len(_PAGE_HASHES) >= _PAGES_KEPT:
+            _PAGE_HASHES.clear()
+        found = _PAGE_HASHES[key] = inline_script_hashes(_html_text(body, encoding))
+    return found
+
+
 def _file_script_hashes(path: str, encoding: bytes) -> tuple[str, ...]:
     with open(path, "rb") as page:
-        return inline_script_hashes(_html_text(page.read(), encoding))
+        return page_script_hashes(page.read(), encoding)
 
 
 def _static_headers(https: bool) -> list[tuple[bytes, bytes]]:
@@ -169,8 +186,7 @@ def security_headers(app):
                     return None
                 body = b"".join(held["body"])
                 start = held.pop("start")
-                html = _html_text(body, _header(start.get("headers", []), b"content-encoding"))
-                await send(finish(start, inline_script_hashes(html)))
+                await send(finish(start, page_script_hashes(body, _header(start.get("headers", []), b"content-encoding"))))
                 return await send({"type": "http.response.body", "body": body})
             if message["type"] == "http.response.pathsend" and "start" in held:
                 # The server sends the file itself (Granian): hash the page from the same file.
