@@ -43,7 +43,10 @@ def _subset(source: Path, target: Path, unicodes: list[int], rename: dict[int, s
     options = subset.Options()
     options.name_IDs, options.name_languages, options.name_legacy = ["*"], ["*"], True
     options.hinting, options.notdef_outline = False, True
-    options.layout_features = ["*"] if rename is None else []
+    # No OpenType layout tables: fpdf2 does not shape text unless told to, and subsetting them again for every
+    # document cost a third of a PDF's CPU (docs/benchmarks.md, "Order documents").
+    options.layout_features = []
+    options.drop_tables += ["GDEF", "GPOS", "GSUB", "MATH", "BASE"]
     font = TTFont(source)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=unicodes)
