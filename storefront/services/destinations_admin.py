@@ -27,7 +27,7 @@ from storefront.adapters.tables import SanctionedDestination as Row
 from storefront.domain import card_numbers, destinations as rules
 from storefront.domain.errors import ErrorCode
 from storefront.domain.staff import Outcome, allowed
-from storefront.services import audit, rescreening
+from storefront.services import audit, markets, rescreening
 from storefront.services.order_admin import ActionRefused
 from storefront.services.row_ids import is_row_id
 from storefront.services.staff import StaffIdentity
@@ -208,6 +208,7 @@ def save(uow: UnitOfWork, destination_id: object = None, *, staff: StaffIdentity
                      after={**entered.audited(), "rescreened": rescreened, "flagged": len(flagged)}, ip=ip, at=at)
         saved = Saved(row.id, rescreened, flagged)
         uow.commit()
+    markets.forget_shown()
     return saved
 
 
@@ -230,3 +231,4 @@ def remove(uow: UnitOfWork, destination_id: object, *, staff: StaffIdentity, ip:
         audit.record(uow, staff=staff, action=EDIT, outcome="done", subject=subject, before=before,
                      after={"removed": True}, ip=ip, at=at)
         uow.commit()
+    markets.forget_shown()

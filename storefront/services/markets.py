@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,20 +21,40 @@ class CountryOption:
     label: str
 
 
-def sanctioned_countries() -> dict[str, str]:
-    """Whole countries under sanctions (code -> name); regions are checked on the address."""
+def sanctioned_countries(*, shown: bool = False) -> dict[str, str]:
+    """Whole countries under sanctions (code -> name); regions are checked on the address.
+
+    `shown`: for what a page shows (the country list, prices, the currency), a copy at most `SHOWN_SECONDS` old,
+    read again at once in this process when staff change the destinations (`forget_shown`). The shop's pages
+    asked for it several times per event, a tenth of the shop's database work under load. What decides (placing
+    an order, screening an address) always reads the table."""
+    if shown:
+        at, blocked = _shown
+        if blocked is not None and time.monotonic() - at < SHOWN_SECONDS:
+            return blocked
     with Session(get_engine()) as session:
         rows = session.exec(select(SanctionedDestination).where(SanctionedDestination.region == None)).all()  # noqa: E711
-        return {r.country: r.name for r in rows}
+        blocked = {r.country: r.name for r in rows}
+    _shown[:] = [time.monotonic(), blocked]
+    return blocked
 
 
-def delivery_countries() -> list[Country]:
-    blocked = sanctioned_countries()
+SHOWN_SECONDS = 1.0
+_shown: list = [0.0, None]
+
+
+def forget_shown() -> None:
+    """The destinations changed: pages of this process show the new list from their next event."""
+    _shown[:] = [0.0, None]
+
+
+def delivery_countries(*, shown: bool = False) -> list[Country]:
+    blocked = sanctioned_countries(shown=shown)
     return [c for c in countries() if c.code not in blocked]
 
 
-def country_options() -> list[CountryOption]:
-    return [CountryOption(c.code, f"{c.name} ({c.currency})") for c in delivery_countries()]
+def country_options(*, shown: bool = False) -> list[CountryOption]:
+    return [CountryOption(c.code, f"{c.name} ({c.currency})") for c in delivery_countries(shown=shown)]
 
 
 def known_country(code: str) -> str | None:
@@ -49,8 +70,8 @@ def _territories() -> frozenset[str]:
     return frozenset(k for k in Locale("en").territories if len(k) == 2 and k.isalpha())
 
 
-def deliverable(code: str) -> Country | None:
+def deliverable(code: str, *, shown: bool = False) -> Country | None:
     found = country(code)
-    if found is None or found.code in sanctioned_countries():
+    if found is None or found.code in sanctioned_countries(shown=shown):
         return None
     return found

@@ -31,7 +31,7 @@ class ShopState(rx.State):
 
     def _market(self) -> Country:
         """The current country, falling back to the merchant's default if the stored one is not offered."""
-        return deliverable(self.country) or deliverable(get_settings().default_country)
+        return deliverable(self.country, shown=True) or deliverable(get_settings().default_country, shown=True)
 
     def _browser(self) -> str:
         """Fingerprint of the server-issued browser id sent with this event's connection; "" without one."""
@@ -49,8 +49,8 @@ class ShopState(rx.State):
     def init(self):
         """Runs on every page load; the first visit asks the browser for its languages to pick a country."""
         if not self.countries:
-            self.countries = country_options()
-        if not self.origin or deliverable(self.country) is None:
+            self.countries = country_options(shown=True)
+        if not self.origin or deliverable(self.country, shown=True) is None:
             return rx.call_script("(navigator.languages || [navigator.language]).join(',')", callback=ShopState.detect)
         self._settle()
         return self._page_loaders()
@@ -61,13 +61,13 @@ class ShopState(rx.State):
         header = languages if isinstance(languages, str) and languages else self.router.headers.accept_language
         if not self.origin:
             self.origin = country_from_accept_language(str(header or "")[:500]) or "-"
-        if deliverable(self.country) is None:
-            self.country = (deliverable(self.origin) or self._market()).code
+        if deliverable(self.country, shown=True) is None:
+            self.country = (deliverable(self.origin, shown=True) or self._market()).code
         self._settle()
         return self._page_loaders()
 
     def _settle(self) -> None:
-        blocked = sanctioned_countries()
+        blocked = sanctioned_countries(shown=True)
         self.origin_notice = (
             f"We cannot deliver to {blocked[self.origin]}: delivery there is not possible under the sanctions we comply with. "
             "You are welcome to browse the collection."
@@ -85,5 +85,5 @@ class ShopState(rx.State):
 
     @rx.var
     def currency(self) -> str:
-        found = deliverable(self.country)
+        found = deliverable(self.country, shown=True)
         return found.currency if found else ""
