@@ -4,21 +4,25 @@ the blank Reflex app they are compared against, and the Chromium they are measur
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+STOCK = 10_000  # every active watch, so that no shopper meets "sold out"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -166,3 +170,148 @@ def machine() -> str:
 def install_sigterm_exit() -> None:
     """Turn SIGTERM into SystemExit so `finally` blocks and context managers stop the servers."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """Percentile by linear interpolation between closest ranks (q in 0..100)."""
+    if not values:
+        return None
+    v = sorted(values)
+    k = (len(v) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+# -- the apps compared ---------------------------------------------------------------------------
+
+BLANK_APP = '''"""Blank Reflex app (from `reflex init --template blank`) plus one trivial event, for the benchmarks."""
+
+import reflex as rx
+
+
+class State(rx.State):
+    count: int = 0
+
+    @rx.event
+    def increment(self):
+        self.count += 1
+
+
+def index() -> rx.Component:
+    return rx.container(
+        rx.color_mode.button(position="top-right"),
+        rx.vstack(
+            rx.heading("Welcome to Reflex!", size="9"),
+            rx.text(State.count, id="count", size="5"),
+            rx.button("Increment", on_click=State.increment, id="increment"),
+            spacing="5",
+            justify="center",
+            min_height="85vh",
+        ),
+    )
+
+
+app = rx.App()
+app.add_page(index)
+'''
+
+
+def prepare_shop_db(copy: Path, env: dict[str, str], db: Path) -> list[dict]:
+    """migrate, seed, then generous stock so that no shopper meets "sold out"; returns the watches to buy."""
+    for cmd in ("migrate", "seed"):
+        subprocess.run([sys.executable, "-m", "storefront", cmd], cwd=copy, env=tool_env(env), check=True,
+                       stdout=subprocess.DEVNULL)
+    with contextlib.closing(sqlite3.connect(db)) as con, con:
+        con.execute("UPDATE product SET stock = ? WHERE active = 1", (STOCK,))
+        rows = con.execute(
+            "SELECT p.id, p.reference, p.slug, p.max_per_order FROM product p JOIN product_price pp "
+            "ON pp.product_id = p.id AND pp.currency = 'CHF' WHERE p.active = 1 ORDER BY p.reference").fetchall()
+    return [dict(id=r[0], reference=r[1], slug=r[2], max_per_order=r[3]) for r in rows]
+
+
+# -- CPU per process tree, and what else runs on the machine -------------------------------------
+
+
+def cpu_by_role(roots: dict[int, str], self_role: str) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the descendants of `roots` (pid -> role) and of
+    this process (`self_role`), by role. Other processes on the machine (another test run, say) are left out.
+
+    Within a tree, the payment sandbox, the mail catcher and Chromium are told apart by command line.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, float, str]] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        # utime + stime, plus cutime + cstime: the time of children that ended and were reaped (Chromium's
+        # renderers of closed tabs), so it is not lost.
+        procs[int(pid)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick, cmd)
+    roots = {**roots, os.getpid(): self_role}
+    totals: dict[str, float] = {}
+    for pid, (ppid, cpu, cmd) in procs.items():
+        node, seen = pid, 0
+        while node not in roots and node in procs and seen < 64:
+            node, seen = procs[node][0], seen + 1
+        if node not in roots:
+            continue
+        role = roots[node]
+        if "localstripe_server" in cmd:
+            role = "localstripe (payment sandbox)"
+        elif "mail_capture" in cmd:
+            role = "mail catcher"
+        elif "chrom" in cmd.split(" ")[0]:
+            role = "chromium (all shoppers)"
+        totals[role] = totals.get(role, 0.0) + cpu
+    return totals
+
+
+def foreign_activity() -> list[str]:
+    """Shop servers, test runs and browsers on this machine that are not ours: they make the figures noisy."""
+    mine = {os.getpid()}
+    found = []
+    for pid in sorted(filter(str.isdigit, os.listdir("/proc")), key=int):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        if ppid in mine or int(pid) in mine:
+            mine.add(int(pid))
+            continue
+        if any(w in cmd for w in ("storefront serve", "pytest", "reflex run")) or cmd.startswith("/usr/lib/chromium/chromium "):
+            found.append(cmd[:100])
+    return [c for c in found if "--type=" not in c]
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after.get(k, 0.0) - before.get(k, 0.0), 2) for k in sorted(set(before) | set(after))}
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat): what ours leave of it is other processes'."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the payment sandbox -------------------------------------------------------------------------
+
+
+def sandbox_intents(stripe_port: int) -> list[dict]:
+    """Every payment intent the local sandbox holds, page by page (100 a page, as its API allows)."""
+    out, after = [], None
+    while True:
+        q = {"limit": "100", **({"starting_after": after} if after else {})}
+        req = urllib.request.Request(f"http://127.0.0.1:{stripe_port}/v1/payment_intents?{urllib.parse.urlencode(q)}",
+                                     headers={"Authorization": "Bearer sk_test_local"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            page = json.load(r)
+        out += page["data"]
+        if not page.get("has_more") or not page["data"]:
+            return out
+        after = page["data"][-1]["id"]

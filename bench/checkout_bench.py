@@ -33,14 +33,15 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
-from _common import (CHROMIUM, CHROMIUM_ARGS, ROOT, copy_project, work_dir, free_ports, init_blank, install_sigterm_exit,
-                     machine, prod_cmd, server, shop_env, tool_env)
+from _common import (BLANK_APP, CHROMIUM, CHROMIUM_ARGS, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta,
+                     foreign_activity, free_ports, init_blank, install_sigterm_exit, machine, pct, prepare_shop_db,
+                     prod_cmd, sandbox_intents, server, shop_env, tool_env, work_dir)
 
 sys.path.insert(0, str(ROOT))  # for the e2e suite's test data
 from tests.e2e.checkout_flow import ADDRESSES  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "checkout_bench.json"
-STOCK = 10_000
+SELF_ROLE = "bench + playwright driver"
 CARD = "4242424242424242"
 DESKTOP = {"width": 1280, "height": 800}
 ADDRESS = ADDRESSES["CH"]  # the e2e suite's Swiss address: VAT 8.1 %, no region, deliverable
@@ -54,37 +55,6 @@ STEPS = [  # (key, what is clicked -> what must appear)
     ("pay -> thank-you (authorise)", "#pay -> #thank-you visible (Stripe.js token + hold + redirect)"),
     ("checkbox tick", "checkbox -> data-state=checked (3 per checkout)"),
 ]
-BLANK_APP = '''"""Blank Reflex app (from `reflex init --template blank`) plus one trivial event, for checkout_bench."""
-
-import reflex as rx
-
-
-class State(rx.State):
-    count: int = 0
-
-    @rx.event
-    def increment(self):
-        self.count += 1
-
-
-def index() -> rx.Component:
-    return rx.container(
-        rx.color_mode.button(position="top-right"),
-        rx.vstack(
-            rx.heading("Welcome to Reflex!", size="9"),
-            rx.text(State.count, id="count", size="5"),
-            rx.button("Increment", on_click=State.increment, id="increment"),
-            spacing="5",
-            justify="center",
-            min_height="85vh",
-        ),
-    )
-
-
-app = rx.App()
-app.add_page(index)
-'''
-
 # Armed before a click: records performance.now() at the click and at the first DOM mutation after which
 # the condition holds; an error element that appears after the click is recorded instead.
 ARM = """([kind, sel, arg, errSel]) => {
@@ -171,30 +141,7 @@ async def timed(page: Page, click: str, kind: str, sel: str, arg: str = "", time
     return st["done"] - st["click"]
 
 
-def pct(values: list[float], q: float) -> float | None:
-    """Percentile by linear interpolation between closest ranks (q in 0..100)."""
-    if not values:
-        return None
-    v = sorted(values)
-    k = (len(v) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
-
-
 # -- the shop --------------------------------------------------------------------------------------
-
-
-def prepare_shop_db(copy: Path, env: dict[str, str], db: Path) -> list[dict]:
-    """migrate, seed, then generous stock so that no shopper meets "sold out"; returns the watches to buy."""
-    for cmd in ("migrate", "seed"):
-        subprocess.run([sys.executable, "-m", "storefront", cmd], cwd=copy, env=tool_env(env), check=True,
-                       stdout=subprocess.DEVNULL)
-    with contextlib.closing(sqlite3.connect(db)) as con, con:
-        con.execute("UPDATE product SET stock = ? WHERE active = 1", (STOCK,))
-        rows = con.execute(
-            "SELECT p.id, p.reference, p.slug, p.max_per_order FROM product p JOIN product_price pp "
-            "ON pp.product_id = p.id AND pp.currency = 'CHF' WHERE p.active = 1 ORDER BY p.reference").fetchall()
-    return [dict(id=r[0], reference=r[1], slug=r[2], max_per_order=r[3]) for r in rows]
 
 
 async def checkout_once(page: Page, shop: str, slug: str, think_s: float, rec: dict) -> None:
@@ -325,84 +272,7 @@ async def blank_client(browser: Browser, url: str, clicks: int | None, warmup: i
         await ctx.close()
 
 
-# -- CPU per process group -------------------------------------------------------------------------
-
-
-def cpu_by_role(roots: dict[int, str]) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by the descendants of `roots` (pid -> role) and of
-    this process, by role. Other processes on the machine (another test run, say) are left out.
-
-    Within a tree, the payment sandbox, the mail catcher and Chromium are told apart by command line.
-    """
-    tick = os.sysconf("SC_CLK_TCK")
-    procs: dict[int, tuple[int, float, str]] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        # utime + stime, plus cutime + cstime: the time of children that ended and were reaped (Chromium's
-        # renderers of closed tabs), so it is not lost.
-        procs[int(pid)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick, cmd)
-    roots = {**roots, os.getpid(): "bench + playwright driver"}
-    totals: dict[str, float] = {}
-    for pid, (ppid, cpu, cmd) in procs.items():
-        node, seen = pid, 0
-        while node not in roots and node in procs and seen < 64:
-            node, seen = procs[node][0], seen + 1
-        if node not in roots:
-            continue
-        role = roots[node]
-        if "localstripe_server" in cmd:
-            role = "localstripe (payment sandbox)"
-        elif "mail_capture" in cmd:
-            role = "mail catcher"
-        elif "chrom" in cmd.split(" ")[0]:
-            role = "chromium (all shoppers)"
-        totals[role] = totals.get(role, 0.0) + cpu
-    return totals
-
-
-def foreign_activity() -> list[str]:
-    """Shop servers, test runs and browsers on this machine that are not ours: they make the figures noisy."""
-    mine = {os.getpid()}
-    found = []
-    for pid in sorted(filter(str.isdigit, os.listdir("/proc")), key=int):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid in mine or int(pid) in mine:
-            mine.add(int(pid))
-            continue
-        if any(w in cmd for w in ("storefront serve", "pytest", "reflex run")) or cmd.startswith("/usr/lib/chromium/chromium "):
-            found.append(cmd[:100])
-    return [c for c in found if "--type=" not in c]
-
-
-def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {k: round(after.get(k, 0.0) - before.get(k, 0.0), 2) for k in sorted(set(before) | set(after))}
-
-
 # -- integrity of what the shop recorded -----------------------------------------------------------
-
-
-def sandbox_intents(stripe_port: int) -> list[dict]:
-    out, after = [], None
-    while True:
-        q = {"limit": "100", **({"starting_after": after} if after else {})}
-        req = urllib.request.Request(f"http://127.0.0.1:{stripe_port}/v1/payment_intents?{urllib.parse.urlencode(q)}",
-                                     headers={"Authorization": "Bearer sk_test_local"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            page = json.load(r)
-        out += page["data"]
-        if not page.get("has_more") or not page["data"]:
-            return out
-        after = page["data"][-1]["id"]
 
 
 def integrity(db: Path, mail_dir: Path, stripe_port: int, records: list[dict], log: Path,
@@ -635,12 +505,12 @@ async def run_browser(args, blank_url: str, shop_url: str, products: list[dict],
             print(f"==> blank app: {args.shoppers} concurrent clients x {args.clicks} clicks", flush=True)
             blank: list[float] = []
             blank_split: list = []
-            cpu0 = cpu_by_role(roles)
+            cpu0 = cpu_by_role(roles, SELF_ROLE)
             t0 = time.perf_counter()
             await asyncio.gather(*(blank_client(browser, blank_url, args.clicks, 3, think_s, blank, blank_split,
                                                 timeout) for _ in range(args.shoppers)))
             blank_wall = time.perf_counter() - t0
-            cpu_blank = cpu_delta(cpu0, cpu_by_role(roles))
+            cpu_blank = cpu_delta(cpu0, cpu_by_role(roles, SELF_ROLE))
 
             print(f"==> shop: {args.shoppers} concurrent shoppers x {args.rounds} checkouts "
                   "(and one client clicking the blank app's counter meanwhile)", flush=True)
@@ -648,7 +518,7 @@ async def run_browser(args, blank_url: str, shop_url: str, products: list[dict],
             probe: list[float] = []
             probe_split: list = []
             done = asyncio.Event()
-            cpu0 = cpu_by_role(roles)
+            cpu0 = cpu_by_role(roles, SELF_ROLE)
             t0 = time.perf_counter()
             probing = asyncio.create_task(blank_client(browser, blank_url, None, 0, think_s, probe, probe_split,
                                                        timeout, until=done))
@@ -660,7 +530,7 @@ async def run_browser(args, blank_url: str, shop_url: str, products: list[dict],
             finally:
                 done.set()
                 await probing
-            cpu_shop = cpu_delta(cpu0, cpu_by_role(roles))
+            cpu_shop = cpu_delta(cpu0, cpu_by_role(roles, SELF_ROLE))
             return {"blank": blank, "blank_split": blank_split, "blank_wall_s": blank_wall, "records": records,
                     "wall_s": wall, "probe": probe, "probe_split": probe_split, "warmup": warm,
                     "cpu_blank": cpu_blank, "cpu_shop": cpu_shop, "chromium": browser.version}
