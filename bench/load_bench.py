@@ -195,16 +195,15 @@ async def checkout_once(env: Env, b: Browser, rec: Record, slug: str, email: str
 
 
 async def fill_information(env: Env, tab: Tab, rec: Record, email: str) -> None:
-    """Type the fields one by one (each blur sends set_field, not awaited), then submit the form: the last
-    field's blur and the submit leave together, as when the shopper clicks Continue from the last field."""
+    """Type the fields one by one, a think time each (each blur sends set_field, not awaited), then submit the
+    form: the last field's blur and the submit leave together, as when the shopper clicks Continue from it."""
     checkout, limit = env.names.checkout, env.step_timeout_s
     typed = {"email": email, "phone": ADDRESS["phone"], "full_name": "Anna Keller", "birth_date": "1980-02-03",
              "ship_name": "Anna Keller", "ship_street": ADDRESS["street"], "ship_postal_code": ADDRESS["postal_code"],
              "ship_city": ADDRESS["city"]}
     blurs = []
     for name, value in typed.items():
-        if name != "ship_city":
-            await env.think()
+        await env.think()
         answered = tab.expect(sets(checkout, "form", lambda f, k=name, v=value: f.get(k) == v))
         blurs.append((await tab.emit(f"{checkout}.set_field", {"name": name, "value": value}), answered))
     # The form's named fields as encodeFormDataArgs sends them (the hidden billing fields as null).
@@ -328,10 +327,11 @@ async def blank_probe(env: Env, out: list) -> None:
 async def run_level(env: Env, shoppers: int, warmup_s: float, warmup_max_s: float, duration_s: float,
                     roles: dict[int, str]) -> dict:
     """`shoppers` start spread over `warmup_s`; the warm-up lasts until every one of them has ended a purchase
-    (at most `warmup_max_s`), so the window sees shoppers in every phase of a purchase, not the first wave
-    that has not reached its end yet; then the measured window of `duration_s`; then all stop (a purchase in
-    progress is abandoned, as a closed tab). Only what starts (steps) or ends (purchases) inside the window
-    counts; CPU is read at its two ends."""
+    (at most `warmup_max_s`): the load is then the level's, not a first wave's. The measured window lasts
+    `duration_s`, or one purchase (the warm-up's median) if that is longer: shoppers who started together
+    stay roughly in step, and a window shorter than their cycle would fall between their completions. Then
+    all stop (a purchase in progress is abandoned, as a closed tab). Only what starts (steps) or ends
+    (purchases) inside the window counts; CPU is read at its two ends."""
     records: list[Record] = []
     shop_probes: list[tuple[float, float]] = []
     blank_probes: list[tuple[float, float]] = []
@@ -343,7 +343,7 @@ async def run_level(env: Env, shoppers: int, warmup_s: float, warmup_max_s: floa
         while len({r.shopper for r in records if r.ended}) < shoppers and time.perf_counter() < t0 + warmup_max_s:
             await asyncio.sleep(0.5)
         start, cpu0, busy0 = time.perf_counter(), cpu_by_role(roles, SELF_ROLE), machine_busy_s()
-        await asyncio.sleep(duration_s)
+        await asyncio.sleep(max(duration_s, pct([r.ended - r.started for r in records if r.ok], 50) or 0))
         end, cpu1, busy1 = time.perf_counter(), cpu_by_role(roles, SELF_ROLE), machine_busy_s()
     finally:
         for t in tasks:
@@ -429,11 +429,15 @@ async def level(env: Env, n: int, args, roles: dict[int, str], search: bool = Fa
     warmup_s = args.warmup if warmup_s is None else warmup_s
     duration_s = args.duration if duration_s is None else duration_s
     print(f"==> {n} shoppers: warm-up (at least {warmup_s:.0f} s, until each has ended a purchase), "
-          f"{duration_s:.0f} s measured" + (" (throughput search)" if search else " (idle: the probes alone)"
+          f"{duration_s:.0f} s measured (or one purchase's time if longer)" + (" (throughput search)" if search else " (idle: the probes alone)"
                                             if not n else ""), flush=True)
     r = await run_level(env, n, warmup_s, args.warmup_max, duration_s, roles)
     r["search"] = search
+    r["foreign_activity"] = foreign_activity()
     print("    " + level_line(r), flush=True)
+    if r["cpu_s_other_processes"] > 0.2 * (os.cpu_count() or 1) * r["window_s"]:
+        print(f"!! other processes used {r['cpu_s_other_processes']:.0f} CPU-s of this level's window: noisy figures "
+              f"{r['foreign_activity'] or ''}", flush=True)
     await asyncio.sleep(args.settle)  # the abandoned checkouts' last events drain before the next level
     return r
 
@@ -543,7 +547,7 @@ def level_rows(results: list[dict]) -> list[list[str]]:
         label = "0 (idle)" if not r["shoppers"] else f"{r['shoppers']}{' (search)' if r['search'] else ''}"
         rows.append([
             label, f"{r['checkouts_per_s']:.2f}",
-            f"{r['checkouts_completed']} / {r['checkouts_failed']}", f"{fmt(worst[1])} ({worst[0]})",
+            f"{r['checkouts_completed']} / {r['checkouts_failed']}", f"{fmt(worst[1])} ({worst[0]})" if worst[0] else "n/a",
             f"{fmt(r['probe_shop']['p50_ms'])} / {fmt(r['probe_blank']['p50_ms'])}",
             f"{fmt(r['probe_shop']['p95_ms'])} / {fmt(r['probe_blank']['p95_ms'])} ({fmt(r['probe_p95_ratio'], 1)}x)",
             " / ".join(fmt(cpu.get(k), 1) for k in (SHOP_ROLE, SANDBOX_ROLE, "mail catcher", BLANK_ROLE, SELF_ROLE))
@@ -577,9 +581,10 @@ def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 def markdown(results: list[dict], meta: dict, check: dict, issues: list[str]) -> str:
     out = [f"Measured {meta['date']} on {meta['machine']}; Reflex {meta['reflex']}, granian {meta['granian']}, "
            f"localstripe {meta['localstripe']}, Python {meta['python']}; think time {meta['think_s']} s "
-           f"(+/- {int(meta['jitter'] * 100)} %), shoppers started over {meta['warmup_s']:.0f} s, measured "
-           f"{meta['duration_s']:.0f} s per level once each had ended a purchase (warm-ups: "
-           + ", ".join(f"{r['warmup_s']:.0f} s" for r in results if r["shoppers"]) + f"); `{meta['command']}`.", ""]
+           f"(+/- {int(meta['jitter'] * 100)} %), shoppers started over {meta['warmup_s']:.0f} s; each level "
+           f"measured once each shopper had ended a purchase, for {meta['duration_s']:.0f} s or one purchase's "
+           "time if longer (warm-up + window: " + ", ".join(f"{r['warmup_s']:.0f} + {r['window_s']:.0f} s"
+                                                          for r in results if r["shoppers"]) + f"); `{meta['command']}`.", ""]
     out += md_table(LEVEL_HEADER, level_rows(results)) + [""]
     out += md_table(*step_rows(results)) + [""]
     out.append(f"Integrity after the run: {check['orders']} orders ({check['orders_by_status']}), "
@@ -608,7 +613,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 25, 75, 150],
                         help="concurrent shoppers per level, comma-separated (default 1,25,75,150)")
-    parser.add_argument("--duration", type=float, default=60, help="measured seconds per level (default 60)")
+    parser.add_argument("--duration", type=float, default=60,
+                        help="measured seconds per level, at least; longer if a purchase takes longer (default 60)")
     parser.add_argument("--warmup", type=float, default=20,
                         help="seconds over which a level's shoppers start; the warm-up then lasts until each "
                              "has ended a purchase (default 20)")

@@ -6,8 +6,9 @@ websocket subprotocol, and the `hydrate_and_load` event riding in the socket.io 
 the state schema, the hashes of the compiled defaults and the values the browser keeps in localStorage and
 sessionStorage. Each event carries the router data of the page it is sent from. Frontend events in the
 server's updates are acted on as the page would: the scripts this benchmark knows are answered through their
-callback, redirects are recorded for the caller to follow (a client-side navigation: `update_vars_internal`
-then `on_load_internal`), storage vars the server changes are written back to the browser's storage.
+callback, backend events handed back are sent on, storage vars the server changes are written back to the
+browser's storage; a redirect is left to the caller, who finds it in the update its step waited for and
+follows it (`navigate`: a client-side navigation, `update_vars_internal` then `on_load_internal`).
 
 Unlike tests/e2e/raw_client.py, nothing waits for marker events: the caller says which state change ends
 its step (`expect`), so a step's latency runs from its emit to the update that shows its result.
@@ -93,7 +94,8 @@ def sets(state: str, var: str, test: Callable[[Any], bool] = lambda v: True) -> 
 
 
 def says(state: str, *vars_: str) -> Callable[[dict], str | None]:
-    """A refusal: an update that sets one of `vars_` (message codes) of `state` to something non-empty."""
+    """A refusal: an update that sets one of `vars_` of `state` (a message code, a not-found flag) to
+    something non-empty."""
     def check(update: dict) -> str | None:
         for var in vars_:
             value = var_in(update, state, var)
@@ -148,7 +150,6 @@ class Tab:
     path: str = "/"
     search: str = ""
     params: dict[str, str] = field(default_factory=dict)  # the route's parameters ("slug", "reference")
-    redirects: list[str] = field(default_factory=list)
     _ws: aiohttp.ClientWebSocketResponse | None = None
     _reader: asyncio.Task | None = None
     _waiters: list[Waiter] = field(default_factory=list)
@@ -330,9 +331,7 @@ class Tab:
 
     async def _frontend_event(self, ev: dict) -> None:
         name, payload = ev.get("name", ""), ev.get("payload") or {}
-        if name == "_redirect":
-            self.redirects.append(payload.get("path", ""))
-        elif name == "_call_script":
+        if name == "_call_script":
             answer = self.browser.scripts.get(payload.get("javascript_code", ""))
             callback = CALLBACK.search(payload.get("callback") or "")
             if answer is None or callback is None:
