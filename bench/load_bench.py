@@ -665,7 +665,7 @@ def main() -> int:
         run_env = Env(shop_url, blank_url, f"http://127.0.0.1:{stripe_port}", shop_fe, Frontend.read(blank_app),
                       States.of(shop_fe), [p["slug"] for p in products], args.think, args.jitter, args.step_timeout)
         results, warm_refs = asyncio.run(run_levels(run_env, args, roles))
-        print(f"==> integrity: orders, holds, lines, stock, confirmation emails (waits for the outbox)", flush=True)
+        print("==> integrity: orders, holds, lines, stock, confirmation emails (waits for the outbox)", flush=True)
         seen = warm_refs + [ref for r in results for ref in r["references"]]
         check = integrity(tmp / "shop.db", tmp / "mail", stripe_port, seen, shop_log, wait_outbox_s=180)
     issues = problems(check)
