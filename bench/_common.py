@@ -232,30 +232,24 @@ def prepare_shop_db(copy: Path, env: dict[str, str], db: Path) -> list[dict]:
 # -- CPU per process tree, and what else runs on the machine -------------------------------------
 
 
-def cpu_by_role(roots: dict[int, str], self_role: str) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by the descendants of `roots` (pid -> role) and of
-    this process (`self_role`), by role. Other processes on the machine (another test run, say) are left out.
-
-    Within a tree, the payment sandbox, the mail catcher and Chromium are told apart by command line.
-    """
-    tick = os.sysconf("SC_CLK_TCK")
-    procs: dict[int, tuple[int, float, str]] = {}
+def _roles_of_processes(roots: dict[int, str], self_role: str) -> dict[int, str]:
+    """pid -> role for the descendants of `roots` (pid -> role) and of this process (`self_role`). Other
+    processes on the machine (another test run, say) are left out. Within a tree, the payment sandbox, the mail
+    catcher and Chromium are told apart by command line."""
+    parents: dict[int, tuple[int, str]] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        # utime + stime, plus cutime + cstime: the time of children that ended and were reaped (Chromium's
-        # renderers of closed tabs), so it is not lost.
-        procs[int(pid)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick, cmd)
+        parents[int(pid)] = (int(stat[stat.rindex(")") + 2:].split()[1]), cmd)
     roots = {**roots, os.getpid(): self_role}
-    totals: dict[str, float] = {}
-    for pid, (ppid, cpu, cmd) in procs.items():
+    roles: dict[int, str] = {}
+    for pid, (_ppid, cmd) in parents.items():
         node, seen = pid, 0
-        while node not in roots and node in procs and seen < 64:
-            node, seen = procs[node][0], seen + 1
+        while node not in roots and node in parents and seen < 64:
+            node, seen = parents[node][0], seen + 1
         if node not in roots:
             continue
         role = roots[node]
@@ -265,7 +259,36 @@ def cpu_by_role(roots: dict[int, str], self_role: str) -> dict[str, float]:
             role = "mail catcher"
         elif "chrom" in cmd.split(" ")[0]:
             role = "chromium (all shoppers)"
-        totals[role] = totals.get(role, 0.0) + cpu
+        roles[pid] = role
+    return roles
+
+
+def cpu_by_role(roots: dict[int, str], self_role: str) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by our process trees, by role."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for pid, role in _roles_of_processes(roots, self_role).items():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        # utime + stime, plus cutime + cstime: the time of children that ended and were reaped (Chromium's
+        # renderers of closed tabs), so it is not lost.
+        totals[role] = totals.get(role, 0.0) + sum(int(f) for f in fields[11:15]) / tick
+    return totals
+
+
+def rss_mb_by_role(roots: dict[int, str], self_role: str) -> dict[str, float]:
+    """Resident memory (MB) of our process trees now, by role."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    totals: dict[str, float] = {}
+    for pid, role in _roles_of_processes(roots, self_role).items():
+        try:
+            resident = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        totals[role] = round(totals.get(role, 0.0) + resident * page / 2**20, 1)
     return totals
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import aiohttp
 
-from _common import (BLANK_APP, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta, foreign_activity, free_ports,
+from _common import (BLANK_APP, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta, rss_mb_by_role, foreign_activity, free_ports,
                      init_blank, install_sigterm_exit, machine, machine_busy_s, pct, prepare_shop_db, prod_cmd,
                      sandbox_intents, server, shop_env, work_dir)
 from reflex_client import Browser, Frontend, StepFailed, Tab, redirected, says, sets
@@ -345,12 +345,13 @@ async def run_level(env: Env, shoppers: int, warmup_s: float, warmup_max_s: floa
         start, cpu0, busy0 = time.perf_counter(), cpu_by_role(roles, SELF_ROLE), machine_busy_s()
         await asyncio.sleep(max(duration_s, pct([r.ended - r.started for r in records if r.ok], 50) or 0))
         end, cpu1, busy1 = time.perf_counter(), cpu_by_role(roles, SELF_ROLE), machine_busy_s()
+        rss = rss_mb_by_role(roles, SELF_ROLE)
     finally:
         for t in tasks:
             t.cancel()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     broken = [repr(o) for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
-    return {"warmup_s": round(start - t0, 1), **summarize_level(
+    return {"warmup_s": round(start - t0, 1), "rss_mb": rss, "tabs_opened": len(records), **summarize_level(
         shoppers, start, end, records, shop_probes, blank_probes, cpu_delta(cpu0, cpu1), busy1 - busy0, broken)}
 
 
@@ -421,7 +422,24 @@ async def run_levels(env: Env, args, roles: dict[int, str]) -> tuple[list[dict],
                 break
             best = r
     add_net_cpu(results)
+    add_memory_per_tab(results)
     return results, [warm.reference]
+
+
+def add_memory_per_tab(results: list[dict]) -> None:
+    """Memory per shopper session: every purchase opens a tab, whose state the shop keeps for the retention
+    period (an hour), so the shop's resident memory above its idle level, divided by the tabs opened so far,
+    is what one session costs it."""
+    idle = next((r for r in results if r["shoppers"] == 0), None)
+    tabs = 1  # the warm-up purchase
+    for r in results:
+        tabs += r["tabs_opened"]
+        r["tabs_so_far"] = tabs
+        grown = r["rss_mb"].get(SHOP_ROLE, 0.0) - idle["rss_mb"].get(SHOP_ROLE, 0.0) if idle else None
+        r["shop_kb_per_tab"] = round(grown * 1024 / tabs, 1) if grown is not None and r["shoppers"] else None
+        print(f"    memory at {r['shoppers']} shoppers: shop {r['rss_mb'].get(SHOP_ROLE)} MB resident after "
+              f"{tabs} tabs" + (f", {r['shop_kb_per_tab']} KB per tab above idle" if r["shop_kb_per_tab"] else ""),
+              flush=True)
 
 
 async def level(env: Env, n: int, args, roles: dict[int, str], search: bool = False,
