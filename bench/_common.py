@@ -236,14 +236,7 @@ def _roles_of_processes(roots: dict[int, str], self_role: str) -> dict[int, str]
     """pid -> role for the descendants of `roots` (pid -> role) and of this process (`self_role`). Other
     processes on the machine (another test run, say) are left out. Within a tree, the payment sandbox, the mail
     catcher and Chromium are told apart by command line."""
-    parents: dict[int, tuple[int, str]] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        parents[int(pid)] = (int(stat[stat.rindex(")") + 2:].split()[1]), cmd)
+    parents = _processes()
     roots = {**roots, os.getpid(): self_role}
     roles: dict[int, str] = {}
     for pid, (_ppid, cmd) in parents.items():
@@ -292,23 +285,39 @@ def rss_mb_by_role(roots: dict[int, str], self_role: str) -> dict[str, float]:
     return totals
 
 
-def foreign_activity() -> list[str]:
-    """Shop servers, test runs and browsers on this machine that are not ours: they make the figures noisy."""
-    mine = {os.getpid()}
-    found = []
-    for pid in sorted(filter(str.isdigit, os.listdir("/proc")), key=int):
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process on the machine now."""
+    found: dict[int, tuple[int, str]] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid in mine or int(pid) in mine:
-            mine.add(int(pid))
+        found[int(pid)] = (int(stat[stat.rindex(")") + 2:].split()[1]), cmd)
+    return found
+
+
+def foreign_activity() -> list[str]:
+    """Shop servers, test runs and browsers on this machine that are not ours: they make the figures noisy."""
+    mine = {os.getpid()}
+    found = []
+    for pid, (ppid, cmd) in sorted(_processes().items()):
+        if ppid in mine or pid in mine:
+            mine.add(pid)
             continue
         if any(w in cmd for w in ("storefront serve", "pytest", "reflex run")) or cmd.startswith("/usr/lib/chromium/chromium "):
             found.append(cmd[:100])
     return [c for c in found if "--type=" not in c]
+
+
+def save_logs(tmp: Path, dest: Path) -> None:
+    """The run's server logs (and the sandbox's) to `dest`, replacing the previous run's."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for log in [*tmp.glob("*.log"), tmp / "shop" / "var" / "localstripe.log"]:
+        if log.exists():
+            shutil.copy(log, dest / log.name)
 
 
 def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

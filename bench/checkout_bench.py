@@ -20,7 +20,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -35,7 +34,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from _common import (BLANK_APP, CHROMIUM, CHROMIUM_ARGS, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta,
                      foreign_activity, free_ports, init_blank, install_sigterm_exit, machine, pct, prepare_shop_db,
-                     prod_cmd, sandbox_intents, server, shop_env, tool_env, work_dir)
+                     prod_cmd, sandbox_intents, save_logs, server, shop_env, tool_env, work_dir)
 
 sys.path.insert(0, str(ROOT))  # for the e2e suite's test data
 from tests.e2e.checkout_flow import ADDRESSES  # noqa: E402
@@ -473,14 +472,10 @@ def markdown(s: dict, meta: dict, check: dict, issues: list[str]) -> str:
     return "\n".join(out)
 
 
-def save_logs(tmp: Path) -> None:
+def keep_logs(tmp: Path) -> None:
     """Server logs to bench/results/checkout_bench_logs/ (replacing the previous run's)."""
     dest = RESULTS.parent / "checkout_bench_logs"
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    for log in [*tmp.glob("*.log"), tmp / "shop" / "var" / "localstripe.log"]:
-        if log.exists():
-            shutil.copy(log, dest / log.name)
+    save_logs(tmp, dest)
     print(f"==> server logs in {dest.relative_to(ROOT)}/", flush=True)
 
 
@@ -594,7 +589,7 @@ def main() -> int:
 
     with contextlib.ExitStack() as stack:
         tmp = work_dir(stack, "checkout_bench-", args.keep)
-        stack.callback(save_logs, tmp)  # runs before the folder is removed, also on error
+        stack.callback(keep_logs, tmp)  # runs before the folder is removed, also on error
         blank_port, shop_port, stripe_port, smtp_port = free_ports(4)
         copy = copy_project(tmp / "shop")
         env = shop_env(tmp, copy, shop_port, stripe_port, smtp_port)

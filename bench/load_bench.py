@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import random
-import shutil
 import sqlite3
 import sys
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import aiohttp
 
-from _common import (BLANK_APP, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta, rss_mb_by_role, foreign_activity, free_ports,
+from _common import (BLANK_APP, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta, rss_mb_by_role, save_logs, foreign_activity, free_ports,
                      init_blank, install_sigterm_exit, machine, machine_busy_s, pct, prepare_shop_db, prod_cmd,
                      sandbox_intents, server, shop_env, work_dir)
 from reflex_client import Browser, Frontend, StepFailed, Tab, redirected, says, sets
@@ -615,15 +614,6 @@ def markdown(results: list[dict], meta: dict, check: dict, issues: list[str]) ->
     return "\n".join(out)
 
 
-def save_logs(tmp: Path) -> None:
-    dest = RESULTS.parent / "load_bench_logs"
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    for log in [*tmp.glob("*.log"), tmp / "shop" / "var" / "localstripe.log"]:
-        if log.exists():
-            shutil.copy(log, dest / log.name)
-
-
 # -- main ------------------------------------------------------------------------------------------------
 
 
@@ -661,7 +651,7 @@ def main() -> int:
     load_before = round(os.getloadavg()[0], 2)
     with contextlib.ExitStack() as stack:
         tmp = work_dir(stack, "load_bench-", args.keep)
-        stack.callback(save_logs, tmp)
+        stack.callback(save_logs, tmp, RESULTS.parent / "load_bench_logs")
         blank_port, shop_port, stripe_port, smtp_port = free_ports(4)
         copy = copy_project(tmp / "shop")
         env = {**shop_env(tmp, copy, shop_port, stripe_port, smtp_port),
