@@ -133,6 +133,30 @@ def _secure_existing_files() -> None:
     private_files.secure_existing([VAR_DIR, s.mail_dir, states, *private_files.sqlite_files(s.database_url)])
 
 
+def _build_frontend(env: dict[str, str]) -> None:
+    """The production bundle of the pages, as `reflex run --env prod` builds it (bun, from .web/)."""
+    from reflex.istate.manager import reset_disk_state_manager
+
+    reset_disk_state_manager()  # as `reflex run` does: tabs saved by an older build are not restored into this one
+    subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--env", "prod"],
+                   env=env, check=True)
+
+
+def _backend_command(host: str, port: int, workers: int) -> list[str]:
+    """Granian, the server `reflex run` uses, but with a worker that dies (killed, out of memory) started again:
+    Reflex's own start stops the whole shop when one worker exits, every shopper with it."""
+    return [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", host, "--port", str(port),
+            "--workers", str(workers), "--respawn-failed-workers", "--log-level", "warning",
+            "storefront.storefront:app"]
+
+
+def _backend_env(env: dict[str, str]) -> dict[str, str]:
+    """What `reflex run --env prod --single-port` tells its backend: production mode, the built pages served by
+    the backend itself, and no second compile in each worker (Reflex's internal variables, `__`-prefixed)."""
+    return {**env, "REFLEX_ENV_MODE": "prod", "__REFLEX_MOUNT_FRONTEND_COMPILED_APP": "true",
+            "__REFLEX_SKIP_COMPILE": "true"}
+
+
 def serve(args) -> None:
     os.chdir(ROOT)
     refused = _configuration_refused()
@@ -147,14 +171,19 @@ def serve(args) -> None:
     sidecars = _sidecars(args.port)
     from storefront.settings import get_settings
 
-    cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port", "--backend-host",
-           get_settings().bind_host, "--frontend-port", str(args.port), "--backend-port", str(args.port)]
+    settings = get_settings()
     env = dict(os.environ)
-    if "public_url" not in get_settings().model_fields_set:
+    if "public_url" not in settings.model_fields_set:
         # Unconfigured, the public URL (email links, the origins allowed to connect) follows the port served.
         env["STOREFRONT_PUBLIC_URL"] = f"http://localhost:{args.port}"
+    # The page reaches the backend at the port served; behind an HTTPS proxy on 443 the page's own origin
+    # (Reflex's frontend swaps ws: for wss: and drops the port when the page is https).
+    env["REFLEX_API_URL"] = f"http://localhost:{args.port}"
     try:
-        code = subprocess.call(cmd, env=env)
+        _build_frontend(env)
+        code = subprocess.call(_backend_command(settings.bind_host, args.port, settings.workers), env=_backend_env(env))
+    except subprocess.CalledProcessError as exc:
+        code = exc.returncode
     finally:
         for proc in sidecars:
             (proc.stop if hasattr(proc, "stop") else proc.terminate)()

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     secret_key: str = Field(default_factory=_dev_secret)
     # Shared counters for the abuse limits when several workers run (the Redis of Reflex's state).
     redis_url: str = Field(default="", validation_alias=AliasChoices("REFLEX_REDIS_URL", "STOREFRONT_REDIS_URL"))
+    # Backend worker processes of `serve`. More than one needs redis_url: a tab's events may reach any worker,
+    # so its state must live in Redis, not in one process's memory or disk folder.
+    workers: int = Field(default=1, ge=1, le=32)
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
     trusted_proxies: str = ""
     # Deployment tuning of rules/limits.toml without a code change, as JSON of the same shape, e.g.
@@ -117,6 +120,9 @@ class Settings(BaseSettings):
                     "signing secret (whsec_...) and the publishable key (pk_...) from the Stripe dashboard, "
                     "or unset STRIPE_SECRET_KEY to use the local payment sandbox."
                 )
+        if self.workers > 1 and not self.redis_url:
+            raise ValueError(f"STOREFRONT_WORKERS={self.workers} needs REFLEX_REDIS_URL: with several workers each "
+                             "tab's state must be shared through Redis. Set it, or serve with one worker.")
         if self.test_clock_file and (self.stripe_secret_key or self.smtp_host):
             raise ValueError("STOREFRONT_TEST_CLOCK_FILE moves the shop's clock for tests; it is refused with real "
                              "Stripe keys or a real mail server. Unset it.")
