@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from storefront.adapters import clock
@@ -65,6 +66,15 @@ class JobStatus:
 
 
 def _record(uow: UnitOfWork, name: str, at: datetime, outcome: str, handled: int, error: str) -> None:
+    """Every worker runs the jobs: two may record a job's first run at once. The one whose row loses the race
+    records again over the row that won (an update), instead of failing the round."""
+    try:
+        _record_once(uow, name, at, outcome, handled, error)
+    except IntegrityError:
+        _record_once(uow, name, at, outcome, handled, error)
+
+
+def _record_once(uow: UnitOfWork, name: str, at: datetime, outcome: str, handled: int, error: str) -> None:
     with uow:
         s = uow.session
         row = s.get(JobRun, name)
