@@ -10,7 +10,6 @@ import platform
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -216,16 +215,23 @@ app.add_page(index)
 '''
 
 
-def prepare_shop_db(copy: Path, env: dict[str, str], db: Path) -> list[dict]:
-    """migrate, seed, then generous stock so that no shopper meets "sold out"; returns the watches to buy."""
+def prepare_shop_db(copy: Path, env: dict[str, str]) -> list[dict]:
+    """migrate, seed, then generous stock so that no shopper meets "sold out"; returns the watches to buy.
+    The database is env's REFLEX_DB_URL (SQLite or PostgreSQL)."""
+    from sqlalchemy import create_engine, text
+
     for cmd in ("migrate", "seed"):
         subprocess.run([sys.executable, "-m", "storefront", cmd], cwd=copy, env=tool_env(env), check=True,
                        stdout=subprocess.DEVNULL)
-    with contextlib.closing(sqlite3.connect(db)) as con, con:
-        con.execute("UPDATE product SET stock = ? WHERE active = 1", (STOCK,))
-        rows = con.execute(
-            "SELECT p.id, p.reference, p.slug, p.max_per_order FROM product p JOIN product_price pp "
-            "ON pp.product_id = p.id AND pp.currency = 'CHF' WHERE p.active = 1 ORDER BY p.reference").fetchall()
+    engine = create_engine(env["REFLEX_DB_URL"])
+    try:
+        with engine.begin() as con:
+            con.execute(text("UPDATE product SET stock = :stock WHERE active = true"), {"stock": STOCK})
+            rows = con.execute(text(
+                "SELECT p.id, p.reference, p.slug, p.max_per_order FROM product p JOIN product_price pp "
+                "ON pp.product_id = p.id AND pp.currency = 'CHF' WHERE p.active = true ORDER BY p.reference")).all()
+    finally:
+        engine.dispose()
     return [dict(id=r[0], reference=r[1], slug=r[2], max_per_order=r[3]) for r in rows]
 
 

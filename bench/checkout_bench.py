@@ -594,7 +594,7 @@ def main() -> int:
         copy = copy_project(tmp / "shop")
         env = shop_env(tmp, copy, shop_port, stripe_port, smtp_port)
         print(f"==> shop copy in {copy}: migrate, seed, stock := {STOCK}", flush=True)
-        products = prepare_shop_db(copy, env, tmp / "shop.db")
+        products = prepare_shop_db(copy, env)
         if not products:
             sys.exit("!! no active product with a CHF price in the seed")
 
