@@ -231,11 +231,13 @@ async def run(args, env: Env, shop_pid: int, redis: Redis, proxy: DelayProxy, ma
     tasks = [asyncio.create_task(shopper(env, i, t0 + i * 0.25, records)) for i in range(args.shoppers)]
     fault_task = asyncio.create_task(faults(args, shop_pid, redis, proxy, mail, phases))
     try:
-        while not (fault_task.done() and sum(r.ok for r in records) >= args.checkouts):
+        await fault_task
+        phases.append(Phase("after the faults", "none", time.perf_counter()))
+        while sum(r.ok for r in records) < args.checkouts:
             await asyncio.sleep(1)
-            if fault_task.done() and fault_task.exception():
-                raise fault_task.exception()
+        phases[-1].end = time.perf_counter()
     finally:
+        fault_task.cancel()
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
