@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,6 +234,39 @@ def prepare_shop_db(copy: Path, env: dict[str, str]) -> list[dict]:
     finally:
         engine.dispose()
     return [dict(id=r[0], reference=r[1], slug=r[2], max_per_order=r[3]) for r in rows]
+
+
+@dataclass
+class Redis:
+    """A redis-server of the benchmark's own on loopback: the state of several shop workers (append-only file,
+    so a restart keeps it)."""
+
+    port: int
+    directory: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+             "--appendonly", "yes", "--save", ""], stdout=(self.directory / "redis.log").open("ab"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
+                             text=True).stdout.strip() != "PONG":
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not answer")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: Redis writes its append-only file and exits
+            self.proc.wait(30)
+
+    def restart(self) -> str:
+        self.stop()
+        self.start()
+        return "redis-server stopped (SIGTERM) and started again on the same append-only file"
 
 
 # -- CPU per process tree, and what else runs on the machine -------------------------------------

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import (ROOT, _processes, copy_project, free_ports, install_sigterm_exit, machine, prepare_shop_db,
+from _common import (ROOT, Redis, _processes, copy_project, free_ports, install_sigterm_exit, machine, prepare_shop_db,
                      save_logs, server, shop_env, work_dir)
 from load_bench import LIMITS_OVERRIDES, Env, Record, States, integrity, problems, shopper
 from reflex_client import Frontend
@@ -89,36 +89,6 @@ class DelayProxy:
                 dst.close()
 
         await asyncio.gather(pump(reader, up_writer, True), pump(up_reader, writer, False))
-
-
-@dataclass
-class Redis:
-    port: int
-    directory: Path
-    proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", LOOPBACK, "--dir", str(self.directory),
-             "--appendonly", "yes", "--save", ""], stdout=(self.directory / "redis.log").open("ab"),
-            stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
-                             text=True).stdout.strip() != "PONG":
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not answer")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: Redis writes its append-only file and exits
-            self.proc.wait(30)
-
-    def restart(self) -> str:
-        self.stop()
-        self.start()
-        return "redis-server stopped (SIGTERM) and started again on the same append-only file"
 
 
 def postgres_restart() -> str:

@@ -7,7 +7,9 @@ than the shop. Here each shopper is a socket speaking Reflex's protocol as the b
 checkouts per second, each step's latency, and the CPU seconds each process spends per checkout.
 
 Run: .venv/bin/python bench/load_bench.py [--levels 1,25,75,150] [--duration 60] [--warmup 20] [--think 1.0]
-                                          [--search] [--keep]
+                                          [--search] [--workers N] [--keep]
+Production mode's parts: `--workers 2` runs the shop with two workers and a Redis of its own for their state;
+under `bash scripts/with-postgres.sh` the shop's database is a fresh one on that PostgreSQL (dropped after).
 
 Each shopper is one person (cookies, localStorage) buying one watch after another, each purchase in a new
 tab (a new Reflex session): product page (document + hydrate + on_load), add to cart, checkout page
@@ -33,13 +35,14 @@ from pathlib import Path
 
 import aiohttp
 
-from _common import (BLANK_APP, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta, rss_mb_by_role, save_logs, foreign_activity, free_ports,
+from _common import (BLANK_APP, ROOT, STOCK, Redis, copy_project, cpu_by_role, cpu_delta, rss_mb_by_role, save_logs, foreign_activity, free_ports,
                      init_blank, install_sigterm_exit, machine, machine_busy_s, pct, prepare_shop_db, prod_cmd,
                      sandbox_intents, server, shop_env, work_dir)
 from reflex_client import Browser, Frontend, StepFailed, Tab, redirected, says, sets
 
 sys.path.insert(0, str(ROOT))  # for the e2e suite's test data and the sandbox's keys
 from storefront.adapters import sandbox  # noqa: E402
+from tests import throwaway_db  # noqa: E402
 from tests.e2e.checkout_flow import ADDRESSES  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "load_bench.json"
@@ -663,6 +666,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--search", action="store_true",
                         help="after the levels, 1.5x more shoppers per level while checkouts/s still grows by 5 %%")
     parser.add_argument("--search-max", type=int, default=600, help="most shoppers the search tries (default 600)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="shop workers; more than one runs Redis for their state (default 1: the default setup)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, DB) and print it")
     return parser.parse_args()
 
@@ -683,6 +688,15 @@ def main() -> int:
         copy = copy_project(tmp / "shop")
         env = {**shop_env(tmp, copy, shop_port, stripe_port, smtp_port),
                "STOREFRONT_LIMITS_OVERRIDES": json.dumps(LIMITS_OVERRIDES)}
+        given_db = os.environ.get("REFLEX_DB_URL", "")
+        if throwaway_db.is_postgres(given_db):  # under scripts/with-postgres.sh: a fresh database there, dropped after
+            env["REFLEX_DB_URL"] = throwaway_db.own_database(given_db, tmp)
+            stack.callback(throwaway_db.drop, env["REFLEX_DB_URL"], given_db)
+        if args.workers > 1:
+            redis = Redis(free_ports(1)[0], tmp / "redis")
+            redis.start()
+            stack.callback(redis.stop)
+            env.update(STOREFRONT_WORKERS=str(args.workers), REFLEX_REDIS_URL=f"redis://127.0.0.1:{redis.port}/0")
         print(f"==> shop copy in {copy}: migrate, seed, stock := {STOCK}", flush=True)
         products = prepare_shop_db(copy, env)
         blank_app = init_blank(tmp / "blank-app")
@@ -708,7 +722,8 @@ def main() -> int:
             "load_average_1min_before": load_before, "foreign_activity": others, "reflex": metadata.version("reflex"),
             "granian": metadata.version("granian"), "localstripe": metadata.version("localstripe"),
             "python": sys.version.split()[0], "think_s": args.think, "jitter": args.jitter,
-            "warmup_s": args.warmup, "duration_s": args.duration,
+            "warmup_s": args.warmup, "duration_s": args.duration, "workers": args.workers,
+            "database": env["REFLEX_DB_URL"].split(":")[0],
             "command": ".venv/bin/python bench/load_bench.py " + " ".join(sys.argv[1:]), "steps": dict(STEPS),
             "probe": "every 200 ms: shop ProductState.set_quantity (1 <-> 2) on a product page; blank counter += 1"}
     for r in results:
