@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from storefront.adapters import clock
@@ -65,6 +66,15 @@ class JobStatus:
 
 
 def _record(uow: UnitOfWork, name: str, at: datetime, outcome: str, handled: int, error: str) -> None:
+    try:
+        _write_record(uow, name, at, outcome, handled, error)
+    except IntegrityError:
+        # Several workers run the same round: another one wrote this job's first row between our read and
+        # our insert. That row exists now, so the second try updates it.
+        _write_record(uow, name, at, outcome, handled, error)
+
+
+def _write_record(uow: UnitOfWork, name: str, at: datetime, outcome: str, handled: int, error: str) -> None:
     with uow:
         s = uow.session
         row = s.get(JobRun, name)
