@@ -114,7 +114,7 @@ export STOREFRONT_MAIL_DIR="${STOREFRONT_MAIL_DIR:-$PROD_DIR/mail}"
 export STOREFRONT_MEDIA_DIR="${STOREFRONT_MEDIA_DIR:-$PROD_DIR/media}"
 # Caddy dials the shop from 127.0.0.1 and sets X-Forwarded-For itself: that proxy, and only it, is believed.
 export STOREFRONT_TRUSTED_PROXIES=127.0.0.1
-export GRANIAN_WORKERS="$WORKERS"
+export STOREFRONT_WORKERS="$WORKERS"
 
 "$ROOT/scripts/setup.sh"  # Python environment, bun, migrations and seed, into this database
 
