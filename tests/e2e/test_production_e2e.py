@@ -25,7 +25,9 @@ from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
+import redis
 from playwright.sync_api import expect
+from sqlalchemy import create_engine, text
 
 from storefront.http_headers import HSTS
 from tests.e2e.catalogue_data import product
@@ -156,8 +158,6 @@ def test_checkout_over_https_in_production_mode(production, browser):
     assert cookies and all(c["secure"] for c in cookies), cookies
 
     settings = _env_file(production["data"] / "production.env")
-    from sqlalchemy import create_engine, text
-
     assert settings["REFLEX_DB_URL"].startswith("postgresql+psycopg://")
     engine = create_engine(settings["REFLEX_DB_URL"])
     try:
@@ -168,8 +168,6 @@ def test_checkout_over_https_in_production_mode(production, browser):
         engine.dispose()
     # The address Caddy saw (loopback here), never what the shopper wrote in X-Forwarded-For.
     assert accepted_ip != SPOOFED and ip_address(accepted_ip).is_loopback
-
-    import redis
 
     assert redis.Redis.from_url(settings["REFLEX_REDIS_URL"]).keys(f"{token}*"), "no state of the shopper in Redis"
 
