@@ -1,4 +1,4 @@
-"""Operations commands: `python -m storefront <command>` (migrate, seed, serve, sanctions, jobs ...)."""
+"""Operations commands: `python -m storefront <command>` (migrate, seed, serve, proxy-config, sanctions, jobs ...)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,12 @@ def staff_create(args) -> None:
     except StaffError as exc:
         raise SystemExit(f"staff create: {exc.refusal.message}") from exc
     print(f"staff account {staff_id} created ({args.role})")
+
+
+def proxy_config(args) -> None:
+    from storefront.reverse_proxy import write_config
+
+    print(write_config(args.dir, args.app_port))
 
 
 def _sidecars(port: int) -> list:
@@ -202,6 +208,11 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("serve", help="serve the production build on one port (with local sandboxes if unconfigured)")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=serve)
+    p = sub.add_parser("proxy-config", help="write production mode's Caddyfile (and a self-signed certificate for "
+                                            "a loopback public URL) into DIR; prints its path")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--app-port", type=int, required=True)
+    p.set_defaults(func=proxy_config)
     sanctions = sub.add_parser("sanctions", help="OFAC SDN list").add_subparsers(dest="action", required=True)
     p = sanctions.add_parser("load", help="replace the SDN list with the published sdn.csv (and alt.csv, add.csv); "
                                           "open orders are screened again")

@@ -25,6 +25,8 @@ STRIPE_SOURCES = {
     "img-src": ["https://*.stripe.com"],
 }
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+# Sent on every HTTPS response; production mode's reverse proxy sends the same (storefront/reverse_proxy.py).
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def allowed_origins(public_url: str) -> list[str]:
@@ -131,7 +133,7 @@ def _static_headers(https: bool) -> list[tuple[bytes, bytes]]:
         (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     ]
     if https:
-        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        headers.append((b"strict-transport-security", HSTS.encode("ascii")))
     return headers
 
 

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=32)
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
     trusted_proxies: str = ""
+    # Production mode's HTTPS certificate and key (PEM files). Unset: a self-signed one for a loopback public URL,
+    # else the reverse proxy obtains one from Let's Encrypt (storefront/reverse_proxy.py).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     # Deployment tuning of rules/limits.toml without a code change, as JSON of the same shape, e.g.
     # '{"rates": {"order_confirmations_per_ip": "30 per minute"}}' for a shop behind a shared office proxy.
     limits_overrides: dict = Field(default_factory=dict)
@@ -123,6 +127,9 @@ class Settings(BaseSettings):
         if self.workers > 1 and not self.redis_url:
             raise ValueError(f"STOREFRONT_WORKERS={self.workers} needs REFLEX_REDIS_URL: with several workers each "
                              "tab's state must be shared through Redis. Set it, or serve with one worker.")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("STOREFRONT_TLS_CERT and STOREFRONT_TLS_KEY go together: set both (the certificate "
+                             "chain and its private key, PEM) or neither.")
         if self.test_clock_file and (self.stripe_secret_key or self.smtp_host):
             raise ValueError("STOREFRONT_TEST_CLOCK_FILE moves the shop's clock for tests; it is refused with real "
                              "Stripe keys or a real mail server. Unset it.")

@@ -41,8 +41,15 @@ def secure_existing(paths: Iterable[Path]) -> None:
             continue
         if path.is_dir():
             path.chmod(DIRECTORY_MODE)
-            for inner in path.rglob("*"):
-                if not inner.is_symlink():
-                    inner.chmod(DIRECTORY_MODE if inner.is_dir() else FILE_MODE)
+            # os.walk passes over folders that vanish during the walk, and so does the loop for files: a server
+            # running on data in var/ (production mode's PostgreSQL) removes its temporary files at any time.
+            for folder, folders, files in os.walk(path):
+                for name in folders + files:
+                    inner = Path(folder, name)
+                    try:
+                        if not inner.is_symlink():
+                            inner.chmod(DIRECTORY_MODE if name in folders else FILE_MODE)
+                    except FileNotFoundError:
+                        pass
         else:
             path.chmod(FILE_MODE)

@@ -66,15 +66,15 @@ class JobStatus:
 
 
 def _record(uow: UnitOfWork, name: str, at: datetime, outcome: str, handled: int, error: str) -> None:
-    """Every worker runs the jobs: two may record a job's first run at once. The one whose row loses the race
-    records again over the row that won (an update), instead of failing the round."""
     try:
-        _record_once(uow, name, at, outcome, handled, error)
+        _write_record(uow, name, at, outcome, handled, error)
     except IntegrityError:
-        _record_once(uow, name, at, outcome, handled, error)
+        # Several workers run the same round: another one wrote this job's first row between our read and
+        # our insert. That row exists now, so the second try updates it.
+        _write_record(uow, name, at, outcome, handled, error)
 
 
-def _record_once(uow: UnitOfWork, name: str, at: datetime, outcome: str, handled: int, error: str) -> None:
+def _write_record(uow: UnitOfWork, name: str, at: datetime, outcome: str, handled: int, error: str) -> None:
     with uow:
         s = uow.session
         row = s.get(JobRun, name)

@@ -43,7 +43,7 @@ class ShopState(rx.State):
                          parse_networks(get_settings().trusted_proxies))
 
     def _page_loaders(self) -> list:
-        return routes.loaders_for(self.router.page.path)
+        return routes.loaders_for(self.router.route_id)  # the matched route pattern, e.g. /watch/[slug]
 
     @rx.event
     def init(self):

@@ -46,6 +46,12 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
     raise TimeoutError(url)
 
 
+def pytest_collection_modifyitems(items):
+    """Production mode (test_production_e2e.py) builds the frontend again, for its own port, over the build the
+    session's shop serves: it runs last, when no other test needs that shop."""
+    items.sort(key=lambda item: item.path.name == "test_production_e2e.py")
+
+
 @pytest.fixture(scope="session")
 def shop_env():
     """Environment of the served shop: a database of its own (E2E_DB_URL names the PostgreSQL server to

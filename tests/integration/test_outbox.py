@@ -232,3 +232,33 @@ def test_a_failing_job_does_not_stop_the_others_and_its_failure_is_kept(database
     assert (runs["hold_renewal"].outcome, runs["hold_renewal"].error) == ("failed", "RuntimeError")
     assert runs["email_outbox"].outcome == "ok"  # ran after the failure
     assert "secret detail" not in runs["hold_renewal"].error  # the class, never the message
+
+
+def test_two_workers_writing_a_jobs_first_run_at_once_both_succeed(database, monkeypatch):
+    """Production mode runs the background round in every worker: on a fresh database two of them find no
+    row for a job and both insert one. The second must update the first's row, not report the job failed."""
+    from sqlmodel import Session, delete
+
+    from storefront.adapters.tables import JobRun
+    from storefront.services import jobs
+
+    with UnitOfWork() as uow:
+        uow.session.exec(delete(JobRun))
+        uow.commit()
+    real_get = Session.get
+    at = datetime.now(timezone.utc)
+    jobs._write_record(UnitOfWork(), "email_outbox", at, "ok", 0, "")  # the other worker's insert ...
+
+    def read_before_the_other_worker_wrote(session, model, key, **kw):
+        if model is JobRun and not raced:
+            raced.append(key)
+            return None  # ... landed after our read
+        return real_get(session, model, key, **kw)
+
+    raced: list[str] = []
+    monkeypatch.setattr(Session, "get", read_before_the_other_worker_wrote)
+    jobs._record(UnitOfWork(), "email_outbox", at, "ok", 2, "")
+
+    assert raced == ["email_outbox"]
+    run = next(job for job in jobs.last_runs(UnitOfWork()) if job.name == "email_outbox")
+    assert (run.outcome, run.handled) == ("ok", 2)
