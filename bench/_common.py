@@ -167,6 +167,15 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
+def run_main(main) -> None:
+    """Exit with main's status; Ctrl-C ends the run quietly (the servers' process groups are killed on the way)."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("!! interrupted; servers stopped", file=sys.stderr)
+        sys.exit(130)
+
+
 def install_sigterm_exit() -> None:
     """Turn SIGTERM into SystemExit so `finally` blocks and context managers stop the servers."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
-from _common import (BLANK_APP, CHROMIUM, CHROMIUM_ARGS, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta,
+from _common import (run_main, BLANK_APP, CHROMIUM, CHROMIUM_ARGS, ROOT, STOCK, copy_project, cpu_by_role, cpu_delta,
                      foreign_activity, free_ports, init_blank, install_sigterm_exit, machine, pct, prepare_shop_db,
                      prod_cmd, sandbox_intents, save_logs, server, shop_env, tool_env, work_dir)
 
@@ -657,8 +657,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("!! interrupted; servers stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

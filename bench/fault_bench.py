@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import (ROOT, Redis, _processes, copy_project, free_ports, install_sigterm_exit, machine, prepare_shop_db,
+from _common import (run_main, ROOT, Redis, _processes, copy_project, free_ports, install_sigterm_exit, machine, prepare_shop_db,
                      save_logs, server, shop_env, work_dir)
 from load_bench import LIMITS_OVERRIDES, Env, Record, States, integrity, problems, shopper
 from reflex_client import Frontend
@@ -315,8 +315,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("!! interrupted; servers stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

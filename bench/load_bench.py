@@ -35,7 +35,7 @@ from pathlib import Path
 
 import aiohttp
 
-from _common import (BLANK_APP, ROOT, STOCK, Redis, copy_project, cpu_by_role, cpu_delta, rss_mb_by_role, save_logs, foreign_activity, free_ports,
+from _common import (run_main, BLANK_APP, ROOT, STOCK, Redis, copy_project, cpu_by_role, cpu_delta, rss_mb_by_role, save_logs, foreign_activity, free_ports,
                      init_blank, install_sigterm_exit, machine, machine_busy_s, pct, prepare_shop_db, prod_cmd,
                      sandbox_intents, server, shop_env, work_dir)
 from reflex_client import Browser, Frontend, StepFailed, Tab, redirected, says, sets
@@ -740,8 +740,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("!! interrupted; servers stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)
