@@ -230,7 +230,9 @@ class AdminOrderState(AdminState):
     @rx.event
     @requires("orders.view")
     def load(self, staff: StaffIdentity):
-        self.notice, self.notice_code = "", ""
+        # a page load frees the actions: a worker stopped mid-action (with Redis the state outlives it) must not
+        # leave them locked; the services still refuse a second capture, refund or release of the same thing
+        self.notice, self.notice_code, self._acting = "", "", False
         self._load(staff)
 
     @rx.event

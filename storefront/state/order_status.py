@@ -52,7 +52,7 @@ class OrderStatusState(ShopState):
         self.documents = (documents_service.documents_for_page(UnitOfWork(), reference, token)
                           if self.order is not None else [])
         self.just_placed = params.get("placed") == "1"
-        self.choice_answer = ""
+        self.choice_answer, self._answering = "", False  # as `busy` at the checkout: a page load frees the answers
         choice = params.get("unavailable", "")
         self.offer = (unavailable_items.pending_offer(UnitOfWork(), reference, choice)
                       if self.order is not None and choice else None)
