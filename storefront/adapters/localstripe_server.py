@@ -46,8 +46,9 @@ from storefront.adapters.sandbox import JS_PATH, LOOPBACK, url as sandbox_url
 _SANDBOX_MARKER = b"LOCALSTRIPE_BASE_API"
 # Bumped whenever `_adapt_localstripe` changes what the sandbox does, so a sandbox left running by an
 # older start is not silently reused (it would refuse setup_future_usage, for one).
-ADAPTATIONS = 2
+ADAPTATIONS = 3
 ADAPTATIONS_PATH = "/_config/adaptations"
+GATE_PATH = "/_config/authorization_gate"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -151,6 +152,22 @@ def decline_card(base_url: str, card_id: str, decline_code: str = "insufficient_
     on a card that was good at checkout and is not any more; this stands in for that.
     """
     _config_post(base_url, f"cards/{urllib.parse.quote(card_id, safe='')}/decline", {"decline_code": decline_code})
+
+
+def hold_authorizations(base_url: str, held: bool) -> None:
+    """Test support: a provider that answers card holds only when told. While `held`, every new hold
+    (`POST /v1/payment_intents`) waits at the sandbox's door; releasing lets the waiting ones through. A test
+    thus keeps a payment in flight for as long as it needs, by the order of events rather than a delay."""
+    request = urllib.request.Request(f"{base_url}{GATE_PATH}", data=json.dumps({"held": held}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        response.read()
+
+
+def authorizations_waiting(base_url: str) -> int:
+    """How many holds wait at the door (see `hold_authorizations`): a payment that has reached the provider."""
+    with urllib.request.urlopen(f"{base_url}{GATE_PATH}", timeout=5) as response:
+        return json.loads(response.read())["waiting"]
 
 
 @dataclass
@@ -779,6 +796,39 @@ def _idempotency_middleware(store: dict) -> Any:
     return middleware
 
 
+def _authorization_gate(app: Any) -> Any:
+    """The door of `hold_authorizations`: a middleware that keeps new holds waiting while it is shut, and the
+    private route that shuts it, opens it and counts who waits."""
+    import asyncio
+
+    from aiohttp import web
+
+    state = {"open": asyncio.Event(), "waiting": 0}
+    state["open"].set()
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "POST" and request.path == "/v1/payment_intents" and not state["open"].is_set():
+            state["waiting"] += 1
+            try:
+                await state["open"].wait()
+            finally:
+                state["waiting"] -= 1
+        return await handler(request)
+
+    async def gate(request: web.Request) -> web.Response:
+        if request.method == "POST":
+            if (await request.json()).get("held") is True:
+                state["open"].clear()
+            else:
+                state["open"].set()
+        return web.json_response({"held": not state["open"].is_set(), "waiting": state["waiting"]})
+
+    app.router.add_get(GATE_PATH, gate)
+    app.router.add_post(GATE_PATH, gate)
+    return middleware
+
+
 def _serve(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="localstripe on loopback with its own state file")
     parser.add_argument("--port", type=int, required=True)
@@ -795,6 +845,7 @@ def _serve(argv: list[str] | None = None) -> None:
     from localstripe import resources, server
 
     server.app.middlewares.insert(0, _idempotency_middleware(resources.store))
+    server.app.middlewares.insert(0, _authorization_gate(server.app))
 
     async def adaptations(request: web.Request) -> web.Response:
         return web.json_response({"adaptations": ADAPTATIONS})

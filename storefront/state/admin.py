@@ -3,6 +3,9 @@ its input, calls a service and shows the answer; the permission decorator guards
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -184,6 +187,7 @@ class AdminOrderState(AdminState):
     not_found: bool = False
     notice: str = ""
     notice_code: str = ""
+    _acting: bool = False  # an action that calls the payment provider is under way (see `_with_provider`)
 
     def _reference(self) -> str:
         return _text(self.router.page.params.get("reference", ""), 32)
@@ -203,10 +207,32 @@ class AdminOrderState(AdminState):
         self.notice_code = code.value if code else "done"
         self.notice = message(code, **params) if code else done
 
+    async def _with_provider(self, staff: StaffIdentity, reference: str, done: str | Callable[[Any], str],
+                             action: Callable[[], Any]) -> None:
+        """Carry out an action that charges, refunds or releases at the payment provider, in a background
+        handler that has checked its input and set `_acting` under the lock: the action runs with no lock held
+        (the tab's other events are answered meanwhile; a second click finds `_acting` set), then its answer
+        and the order as it now stands go on screen, if the page still shows that order."""
+        answer = None
+        try:
+            result = await asyncio.to_thread(action)
+            answer = (None, done(result) if callable(done) else done, {})
+        except order_admin.ActionRefused as refused:
+            answer = (refused.refusal.code, "", refused.refusal.params)
+        finally:
+            async with self:
+                self._acting = False
+                if answer is not None and self._reference() == reference:
+                    code, text, params = answer
+                    self._answer(code, text, **params)
+                    self._load(staff)
+
     @rx.event
     @requires("orders.view")
     def load(self, staff: StaffIdentity):
-        self.notice, self.notice_code = "", ""
+        # a page load frees the actions: a worker stopped mid-action (with Redis the state outlives it) must not
+        # leave them locked; the services still refuse a second capture, refund or release of the same thing
+        self.notice, self.notice_code, self._acting = "", "", False
         self._load(staff)
 
     @rx.event
@@ -219,25 +245,23 @@ class AdminOrderState(AdminState):
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)
 
-    @rx.event
+    @rx.event(background=True)
     @requires("orders.ship")
-    def ship(self, form_data: dict[str, Any], staff: StaffIdentity):
+    async def ship(self, form_data: dict[str, Any], staff: StaffIdentity):
         """GTC-5.2, 5.5, PAY-5: the lines and quantities handed over, to whom, and when (the time entered)."""
-        if not isinstance(form_data, dict):
-            return
-        lines = _quantities(form_data, QUANTITY_FIELD)
-        if lines is None:
-            self._answer(ErrorCode.INVALID_QUANTITY)
-            return
-        try:
-            shipping_admin.ship(UnitOfWork(), self._reference(), lines=lines, carrier=_text(form_data.get("carrier"), 80),
-                                tracking_number=_text(form_data.get("tracking_number"), 60).upper(),
-                                handed_over_at=_merchant_time(form_data.get("handed_over_at")), staff=staff,
-                                ip=self._client_ip())
-            self._answer(None, "Shipment recorded; the amount shipped is charged and the client emailed.")
-        except order_admin.ActionRefused as refused:
-            self._answer(refused.refusal.code, **refused.refusal.params)
-        self._load(staff)
+        async with self:
+            if not isinstance(form_data, dict) or self._acting:
+                return
+            lines = _quantities(form_data, QUANTITY_FIELD)
+            if lines is None:
+                self._answer(ErrorCode.INVALID_QUANTITY)
+                return
+            reference, ip, self._acting = self._reference(), self._client_ip(), True
+        await self._with_provider(staff, reference, "Shipment recorded; the amount shipped is charged and the client "
+                                                    "emailed.", functools.partial(
+            shipping_admin.ship, UnitOfWork(), reference, lines=lines, carrier=_text(form_data.get("carrier"), 80),
+            tracking_number=_text(form_data.get("tracking_number"), 60).upper(),
+            handed_over_at=_merchant_time(form_data.get("handed_over_at")), staff=staff, ip=ip))
 
     @rx.event
     @requires("orders.mark_unavailable")
@@ -279,43 +303,42 @@ class AdminOrderState(AdminState):
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)
 
-    @rx.event
+    @rx.event(background=True)
     @requires("orders.refund")
-    def refund(self, form_data: dict[str, Any], staff: StaffIdentity):
+    async def refund(self, form_data: dict[str, Any], staff: StaffIdentity):
         """By shipped line and/or an amount, never more than captured; above the threshold it waits for a
         second approver."""
-        if not isinstance(form_data, dict) or self.detail is None:
-            return
-        lines = _quantities(form_data, REFUND_FIELD)
-        amount = _amount(form_data.get("refund_amount"), self.detail.currency)
-        if lines is None:
-            self._answer(ErrorCode.INVALID_QUANTITY)
-            return
-        if amount is False:
-            self._answer(ErrorCode.REFUND_AMOUNT_INVALID)
-            return
-        try:
-            outcome = refunds.refund(UnitOfWork(), self._reference(), amount_minor=amount, lines=lines or None,
-                                     reason=_text(form_data.get("reason"), 40), staff=staff, ip=self._client_ip())
-            self._answer(None, "Refunded; the client has been emailed." if outcome.status == "succeeded"
-                         else "Refund recorded; it waits for a second approver.")
-        except order_admin.ActionRefused as refused:
-            self._answer(refused.refusal.code, **refused.refusal.params)
-        self._load(staff)
+        async with self:
+            if not isinstance(form_data, dict) or self.detail is None or self._acting:
+                return
+            lines = _quantities(form_data, REFUND_FIELD)
+            amount = _amount(form_data.get("refund_amount"), self.detail.currency)
+            if lines is None:
+                self._answer(ErrorCode.INVALID_QUANTITY)
+                return
+            if amount is False:
+                self._answer(ErrorCode.REFUND_AMOUNT_INVALID)
+                return
+            reference, ip, self._acting = self._reference(), self._client_ip(), True
+        await self._with_provider(
+            staff, reference, lambda outcome: "Refunded; the client has been emailed." if outcome.status == "succeeded"
+            else "Refund recorded; it waits for a second approver.",
+            functools.partial(refunds.refund, UnitOfWork(), reference, amount_minor=amount, lines=lines or None,
+                              reason=_text(form_data.get("reason"), 40), staff=staff, ip=ip))
 
-    @rx.event
+    @rx.event(background=True)
     @requires("refunds.approve_large")
-    def approve_refund(self, refund_id: int, staff: StaffIdentity):
-        if type(refund_id) is not int or self.detail is None \
-                or refund_id not in {r.refund_id for r in self.detail.refunds}:
-            self._answer(ErrorCode.REFUND_NOT_FOUND)
-            return
-        try:
-            refunds.approve_refund(UnitOfWork(), refund_id, staff=staff, ip=self._client_ip())
-            self._answer(None, "Refund approved and made; the client has been emailed.")
-        except order_admin.ActionRefused as refused:
-            self._answer(refused.refusal.code, **refused.refusal.params)
-        self._load(staff)
+    async def approve_refund(self, refund_id: int, staff: StaffIdentity):
+        async with self:
+            if self._acting:
+                return
+            if type(refund_id) is not int or self.detail is None \
+                    or refund_id not in {r.refund_id for r in self.detail.refunds}:
+                self._answer(ErrorCode.REFUND_NOT_FOUND)
+                return
+            reference, ip, self._acting = self._reference(), self._client_ip(), True
+        await self._with_provider(staff, reference, "Refund approved and made; the client has been emailed.",
+                                  functools.partial(refunds.approve_refund, UnitOfWork(), refund_id, staff=staff, ip=ip))
 
     @rx.event
     @requires("compliance.review")
@@ -329,32 +352,33 @@ class AdminOrderState(AdminState):
             self._answer(refused.refusal.code, **refused.refusal.params)
         self._load(staff)
 
-    @rx.event
+    @rx.event(background=True)
     @requires("compliance.review")
-    def decline_compliance(self, form_data: dict[str, Any], staff: StaffIdentity):
+    async def decline_compliance(self, form_data: dict[str, Any], staff: StaffIdentity):
         reason = form_data.get("decline_reason") if isinstance(form_data, dict) else None
-        try:
-            order_admin.decline_compliance(UnitOfWork(), self._reference(), reason, staff=staff,
-                                           ip=self._client_ip())
-            self._answer(None, "Declined; the order is cancelled (what had shipped stays sold), the holds released "
-                               "and the client told.")
-        except order_admin.ActionRefused as refused:
-            self._answer(refused.refusal.code, **refused.refusal.params)
-        self._load(staff)
+        async with self:
+            if self._acting:
+                return
+            reference, ip, self._acting = self._reference(), self._client_ip(), True
+        await self._with_provider(staff, reference, "Declined; the order is cancelled (what had shipped stays sold), "
+                                                    "the holds released and the client told.",
+                                  functools.partial(order_admin.decline_compliance, UnitOfWork(), reference, reason,
+                                                    staff=staff, ip=ip))
 
-    @rx.event
+    @rx.event(background=True)
     @requires("orders.cancel")
-    def cancel(self, form_data: dict[str, Any], staff: StaffIdentity):
+    async def cancel(self, form_data: dict[str, Any], staff: StaffIdentity):
         reason = reason_from(form_data.get("reason")) if isinstance(form_data, dict) else None
-        if reason is None:
-            self._answer(ErrorCode.CANCEL_REASON_UNKNOWN)
-            return
-        try:
-            order_admin.cancel(UnitOfWork(), self._reference(), reason, staff=staff, ip=self._client_ip())
-            self._answer(None, "Order cancelled; holds released and the client emailed.")
-        except order_admin.ActionRefused as refused:
-            self._answer(refused.refusal.code, **refused.refusal.params)
-        self._load(staff)
+        async with self:
+            if self._acting:
+                return
+            if reason is None:
+                self._answer(ErrorCode.CANCEL_REASON_UNKNOWN)
+                return
+            reference, ip, self._acting = self._reference(), self._client_ip(), True
+        await self._with_provider(staff, reference, "Order cancelled; holds released and the client emailed.",
+                                  functools.partial(order_admin.cancel, UnitOfWork(), reference, reason, staff=staff,
+                                                    ip=ip))
 
 
 class StaffSignInState(rx.State):

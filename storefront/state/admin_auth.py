@@ -14,6 +14,7 @@ import inspect
 from collections.abc import Callable
 
 import reflex as rx
+from reflex.istate.proxy import StateProxy
 
 from storefront import routes
 from storefront.domain.client_ip import client_ip, parse_networks
@@ -57,6 +58,15 @@ class AdminState(rx.State):
         return identity
 
 
+async def _authorized(state: AdminState, permission: str) -> StaffIdentity | rx.event.EventSpec:
+    """The check of `requires`. A background handler runs on a proxy of the state that may be changed (the
+    staff shown, the audit's refusal) only under the tab's lock, so it checks there."""
+    if isinstance(state, StateProxy):
+        async with state:
+            return state._authorize(permission)
+    return state._authorize(permission)
+
+
 def requires(permission: str) -> Callable:
     """Declare the permission an admin handler needs; the handler receives the staff identity as `staff`."""
     if permission not in PERMISSIONS:
@@ -69,7 +79,7 @@ def requires(permission: str) -> Callable:
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def handler(self, *args, **kwargs):
-                identity = self._authorize(permission)
+                identity = await _authorized(self, permission)
                 if not isinstance(identity, StaffIdentity):
                     return identity
                 return await fn(self, *args, staff=identity, **kwargs)

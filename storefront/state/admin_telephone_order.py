@@ -19,7 +19,7 @@ from storefront.services import telephone_orders
 from storefront.services import terms as terms_service
 from storefront.services.markets import CountryOption, country_options
 from storefront.services.staff import StaffIdentity
-from storefront.services.telephone_orders import TelephoneOrderRefused, WatchChoice
+from storefront.services.telephone_orders import PhonePayment, TelephoneOrderRefused, WatchChoice
 from storefront.services.unit_of_work import UnitOfWork
 from storefront.state.admin_auth import AdminState, requires
 from storefront.state.card_form import read_card_result
@@ -138,29 +138,38 @@ class AdminTelephoneOrderState(AdminState):
         if self.moto_open:
             self.terms_by_phone = value is True
 
-    @rx.event
+    @rx.event(background=True)
     @requires("telephone_orders.create")
     async def pay_by_phone(self, result: str, staff: StaffIdentity):
-        """`result` comes from the provider's form in this page (Stripe.js): a token id, never card data."""
-        if self.moto_busy or not self.moto_open or not self._moto_reference:
-            return
-        card = read_card_result(result)
-        if card.token is None:
-            self.moto_code, self.moto_message = ErrorCode.CARD_INCOMPLETE.value, card.error or message(
-                ErrorCode.CARD_INCOMPLETE)
-            return
-        self.moto_busy, self.moto_message, self.moto_code = True, "", ""
-        yield
+        """`result` comes from the provider's form in this page (Stripe.js): a token id, never card data. A
+        background event, as the shopper's payment (state/checkout.py): checked and marked busy under the tab's
+        lock, the provider called with no lock held, its answer shown under the lock again."""
+        async with self:
+            if self.moto_busy or not self.moto_open or not self._moto_reference:
+                return
+            card = read_card_result(result)
+            if card.token is None:
+                self.moto_code, self.moto_message = ErrorCode.CARD_INCOMPLETE.value, card.error or message(
+                    ErrorCode.CARD_INCOMPLETE)
+                return
+            self.moto_busy, self.moto_message, self.moto_code = True, "", ""
+            reference, terms, terms_id, ip = (self._moto_reference, self.terms_by_phone, self._terms_version_id,
+                                              self._client_ip())
+        paid = refused = None
         try:
-            paid = await asyncio.to_thread(
-                telephone_orders.pay_by_phone, UnitOfWork(), self._moto_reference, card.token,
-                terms_accepted=self.terms_by_phone, terms_version_id=self._terms_version_id, staff=staff,
-                ip=self._client_ip())
-        except TelephoneOrderRefused as refused:
-            self.moto_busy = False
-            self.moto_code, self.moto_message = refused.code.value, refused.refusal.message
-            return
-        reference = self._moto_reference
+            paid = await asyncio.to_thread(telephone_orders.pay_by_phone, UnitOfWork(), reference, card.token,
+                                           terms_accepted=terms, terms_version_id=terms_id, staff=staff, ip=ip)
+        except TelephoneOrderRefused as exc:
+            refused = exc
+        finally:
+            async with self:
+                self.moto_busy = False
+                if self._moto_reference == reference and refused is not None:  # (else the form moved on meanwhile)
+                    self.moto_code, self.moto_message = refused.code.value, refused.refusal.message
+                elif self._moto_reference == reference and paid is not None:
+                    self._paid_by_phone(reference, paid)
+
+    def _paid_by_phone(self, reference: str, paid: PhonePayment) -> None:
         self._close_moto()
         if paid.status == "held":
             self._answer(None, f"The card is authorised for order {reference} (held, not charged); it now awaits "

@@ -441,105 +441,134 @@ class CheckoutState(CartState):
             self._say(None)
         self._save()
 
-    @rx.event
+    # -- the long calls: background events ------------------------------------------------------
+    # Placing an order and holding a card wait on the database, the payment provider and the mail: seconds when
+    # the provider is slow. A normal handler keeps the tab's state lock that long (every other event of the tab
+    # waits, and Redis warns of a lock held too long), so these run as background events: the reentry check and
+    # `busy` are set in one locked block (a double click or a crafted second event finds it set), everything the
+    # service needs is read there, the service runs with no lock held, and its outcome is applied under the lock
+    # again, only if the tab is still at the checkout that asked (a page load or another browser may have moved
+    # it on meanwhile). Whatever happens to the call, `busy` is lifted.
+
+    @rx.event(background=True)
     async def place_order(self):
-        if self.busy or not self._at_step(CONFIRM):
-            return
-        if self._phone_reference:
-            async for update in self._confirm_phone_order():
-                yield update
-            return
+        async with self:
+            if self.busy or not self._at_step(CONFIRM):
+                return
+            phone = bool(self._phone_reference)
+            cmd = self._phone_confirmation() if phone else self._order_command()
+            if cmd is None:
+                return
+            self.busy = True
+            self._say(None)
+        placed = refusal = None
+        try:
+            if phone:
+                placed = await asyncio.to_thread(telephone_orders.confirm_by_client, UnitOfWork(), cmd)
+            else:
+                placed = await asyncio.to_thread(checkout.place_order, cmd, UnitOfWork())
+        except CheckoutError as exc:
+            refusal = exc.refusal
+        finally:
+            async with self:
+                self.busy = False
+                asking = self._phone_reference == cmd.reference if phone else self._checkout_key == cmd.checkout_key
+                if asking and refusal is not None:
+                    self._order_refused(refusal, phone)
+                elif asking and placed is not None:
+                    self._order_placed(placed, phone)
+
+    def _order_command(self) -> checkout.PlaceOrder | None:
         info = self._info()
         if self._reachable() < CONFIRM or info is None:
             self._say(ErrorCode.STEP_NOT_READY)
-            return
-        self.busy = True
-        self._say(None)
-        yield
-        cmd = checkout.PlaceOrder(
+            return None
+        return checkout.PlaceOrder(
             checkout_key=self._checkout_key, cart=cart_service.parse(self.cart_json), info=info,
             terms_version_id=self._terms_version_id, details_confirmed=self.details_confirmed,
             terms_accepted=self.terms_accepted, personal_use=self.personal_use, browser=self._browser(),
             ip=self._client_ip(), user_agent=(self.router.headers.user_agent or "")[:400],
             shown_quote=self._shown_quote,
         )
-        try:
-            placed = await asyncio.to_thread(checkout.place_order, cmd, UnitOfWork())
-        except CheckoutError as exc:
-            self.busy = False
-            if exc.refusal.code is ErrorCode.TERMS_CHANGED:
-                self._terms_changed()
-            elif exc.refusal.code in (ErrorCode.PRICE_CHANGED, ErrorCode.PRODUCT_NOT_OFFERED, ErrorCode.CART_CHANGED):
-                # the cart and figures as they are now go on screen (a withdrawn watch leaves the cart, with its
-                # notice); the shopper confirms again, having seen them (GTC-3.1, GTC-4.2)
-                self._show(cart_service.parse(self.cart_json))
-                self._requote()
-                self._say(exc.refusal)
-                self._save()
-            else:
-                self._say(exc.refusal)
-            return
-        self.cart_json, self.lines, self.cart_count = "{}", [], 0
-        self.busy, self.order_reference = False, placed.reference
-        self._resume_order()
-        self._save()
 
-    async def _confirm_phone_order(self):
+    def _phone_confirmation(self) -> telephone_orders.ClientConfirmation | None:
         """Step 5 for an order taken by telephone: the client concludes the contract, under the terms in force."""
         if self._reachable() < CONFIRM:
             self._say(ErrorCode.STEP_NOT_READY)
-            return
+            return None
         reference, token = self._phone_link()
         if reference != self._phone_reference:
             self._say(ErrorCode.PHONE_ORDER_LINK_INVALID)
-            return
-        self.busy = True
-        self._say(None)
-        yield
-        cmd = telephone_orders.ClientConfirmation(
+            return None
+        return telephone_orders.ClientConfirmation(
             reference=reference, token=token, browser=self._browser(), terms_version_id=self._terms_version_id,
             details_confirmed=self.details_confirmed, terms_accepted=self.terms_accepted,
             personal_use=self.personal_use, ip=self._client_ip(),
             user_agent=(self.router.headers.user_agent or "")[:400])
-        try:
-            placed = await asyncio.to_thread(telephone_orders.confirm_by_client, UnitOfWork(), cmd)
-        except CheckoutError as exc:
-            self.busy = False
-            if exc.refusal.code is ErrorCode.TERMS_CHANGED:
-                self._terms_changed()
-            else:
-                self._say(exc.refusal)
-            return
-        self.busy, self.order_reference = False, placed.reference
-        self._resume_order()
 
-    @rx.event
+    def _order_refused(self, refusal: Refusal, phone: bool) -> None:
+        if refusal.code is ErrorCode.TERMS_CHANGED:
+            self._terms_changed()
+        elif not phone and refusal.code in (ErrorCode.PRICE_CHANGED, ErrorCode.PRODUCT_NOT_OFFERED,
+                                            ErrorCode.CART_CHANGED):
+            # the cart and figures as they are now go on screen (a withdrawn watch leaves the cart, with its
+            # notice); the shopper confirms again, having seen them (GTC-3.1, GTC-4.2)
+            self._show(cart_service.parse(self.cart_json))
+            self._requote()
+            self._say(refusal)
+            self._save()
+        else:
+            self._say(refusal)
+
+    def _order_placed(self, placed: checkout.PlacedOrder, phone: bool) -> None:
+        if not phone:  # the watches are the order's now (a telephone order never came from this cart)
+            self.cart_json, self.lines, self.cart_count = "{}", [], 0
+        self.order_reference = placed.reference
+        self._resume_order()
+        self._save()
+
+    @rx.event(background=True)
     async def pay(self, result: str):
         """`result` comes from Stripe.js in the browser: a token id (never card data) or an error."""
-        if self.busy or not self.order_reference or not self._at_step(PAY):
-            return
-        card = read_card_result(result)
-        if card.token is None:
-            self._pay_say(ErrorCode.CARD_INCOMPLETE, card.error)
-            return
-        self.busy = True
-        self._pay_say(None)
-        yield
-        outcome = await asyncio.to_thread(payment.authorize, UnitOfWork(), self.order_reference, card.token,
-                                          browser=self._browser(), ip=self._client_ip())
-        self.busy = False
-        yield self._after_payment(outcome)
+        async with self:
+            if self.busy or not self.order_reference or not self._at_step(PAY):
+                return
+            card = read_card_result(result)
+            if card.token is None:
+                self._pay_say(ErrorCode.CARD_INCOMPLETE, card.error)
+                return
+            self.busy = True
+            self._pay_say(None)
+            reference, browser, ip = self.order_reference, self._browser(), self._client_ip()
+        outcome = follow = None
+        try:
+            outcome = await asyncio.to_thread(payment.authorize, UnitOfWork(), reference, card.token,
+                                              browser=browser, ip=ip)
+        finally:
+            async with self:
+                self.busy = False
+                if outcome is not None and self.order_reference == reference:
+                    follow = self._after_payment(outcome)
+        yield follow
 
-    @rx.event
+    @rx.event(background=True)
     async def authenticated(self, _result: str):
-        if self.busy or not self.order_reference or not self._at_step(PAY):
-            return
-        self.busy = True
-        yield
-        outcome = await asyncio.to_thread(payment.complete_authentication, UnitOfWork(), self.order_reference,
-                                          browser=self._browser())
-        self.busy = False
-        yield self._after_payment(outcome)
+        """After 3-D Secure: the provider, not the page, says whether the card is now held."""
+        async with self:
+            if self.busy or not self.order_reference or not self._at_step(PAY):
+                return
+            self.busy = True
+            reference, browser = self.order_reference, self._browser()
+        outcome = follow = None
+        try:
+            outcome = await asyncio.to_thread(payment.complete_authentication, UnitOfWork(), reference,
+                                              browser=browser)
+        finally:
+            async with self:
+                self.busy = False
+                if outcome is not None and self.order_reference == reference:
+                    follow = self._after_payment(outcome)
+        yield follow
 
     @rx.event
     def cancel_order(self):

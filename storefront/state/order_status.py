@@ -37,6 +37,7 @@ class OrderStatusState(ShopState):
     reauth_message: str = ""
     reauth_ok: bool = False
     reauth_busy: bool = False
+    _answering: bool = False  # an answer to an offer (choose, answer_delay) is with the services
 
     def _forget(self) -> None:
         self.reset()
@@ -51,7 +52,7 @@ class OrderStatusState(ShopState):
         self.documents = (documents_service.documents_for_page(UnitOfWork(), reference, token)
                           if self.order is not None else [])
         self.just_placed = params.get("placed") == "1"
-        self.choice_answer = ""
+        self.choice_answer, self._answering = "", False  # as `busy` at the checkout: a page load frees the answers
         choice = params.get("unavailable", "")
         self.offer = (unavailable_items.pending_offer(UnitOfWork(), reference, choice)
                       if self.order is not None and choice else None)
@@ -78,34 +79,51 @@ class OrderStatusState(ShopState):
         token = self.router.url.query_parameters.get("reauthorize", "")
         return self.router.page.params.get("reference", ""), token if isinstance(token, str) else ""
 
-    @rx.event
+    # The card is held again, a piece refunded or what has not shipped cancelled at the payment provider: seconds
+    # when it is slow. These run as background events (see state/checkout.py, "the long calls"): checked and
+    # marked busy in one locked block, the service called with no lock held, its answer applied under the lock
+    # again if the page is still the one that asked.
+
+    @rx.event(background=True)
     async def reauthorize(self, result: str):
         """`result` comes from Stripe.js in the browser: a token id (never card data) or an error."""
-        if self.reauth_busy or self.reauth is None:
-            return
-        card = read_card_result(result)
-        if card.token is None:
-            self.reauth_message = card.error or message(ErrorCode.CARD_INCOMPLETE)
-            return
-        reference, token = self._reauth_link()
-        self.reauth_busy, self.reauth_message = True, ""
-        yield
-        outcome = await asyncio.to_thread(reauthorization.authorize, UnitOfWork(), reference, token, card.token,
-                                          ip=self._client_ip())
-        self.reauth_busy = False
-        yield self._after_reauth(outcome)
+        async with self:
+            if self.reauth_busy or self.reauth is None:
+                return
+            card = read_card_result(result)
+            if card.token is None:
+                self.reauth_message = card.error or message(ErrorCode.CARD_INCOMPLETE)
+                return
+            (reference, token), ip = self._reauth_link(), self._client_ip()
+            self.reauth_busy, self.reauth_message = True, ""
+        outcome = follow = None
+        try:
+            outcome = await asyncio.to_thread(reauthorization.authorize, UnitOfWork(), reference, token, card.token,
+                                              ip=ip)
+        finally:
+            async with self:
+                self.reauth_busy = False
+                if outcome is not None and self._reauth_link() == (reference, token):
+                    follow = self._after_reauth(outcome)
+        yield follow
 
-    @rx.event
+    @rx.event(background=True)
     async def reauthenticated(self, _result: str):
         """After 3-D Secure: the provider, not the page, says whether the card is now held."""
-        if self.reauth_busy or self.reauth is None:
-            return
-        reference, token = self._reauth_link()
-        self.reauth_busy = True
-        yield
-        outcome = await asyncio.to_thread(reauthorization.complete, UnitOfWork(), reference, token)
-        self.reauth_busy = False
-        yield self._after_reauth(outcome)
+        async with self:
+            if self.reauth_busy or self.reauth is None:
+                return
+            reference, token = self._reauth_link()
+            self.reauth_busy = True
+        outcome = follow = None
+        try:
+            outcome = await asyncio.to_thread(reauthorization.complete, UnitOfWork(), reference, token)
+        finally:
+            async with self:
+                self.reauth_busy = False
+                if outcome is not None and self._reauth_link() == (reference, token):
+                    follow = self._after_reauth(outcome)
+        yield follow
 
     def _after_reauth(self, outcome: PaymentOutcome):
         if outcome.status == "requires_action":
@@ -124,35 +142,51 @@ class OrderStatusState(ShopState):
             self.reauth = None
         return None
 
-    @rx.event
-    def choose(self, choice: str):
+    def _link(self, name: str) -> tuple[str, str, str]:
+        """The order, its page token and the token of the link `name`, read again from the page address."""
+        params = self.router.url.query_parameters
+        view, token = params.get("t", ""), params.get(name, "")
+        return (self.router.page.params.get("reference", ""), view if isinstance(view, str) else "",
+                token if isinstance(token, str) else "")
+
+    @rx.event(background=True)
+    async def choose(self, choice: str):
         """The client's answer to the unavailable piece: a new date or its refund (GTC-3.2). The link's token
         is read again from the page address; the state holds no proof of anything."""
-        params = self.router.url.query_parameters
-        reference = self.router.page.params.get("reference", "")
-        token = params.get("unavailable", "")
-        if self.order is None or self.offer is None or not isinstance(choice, str):
-            return
+        async with self:
+            if self.order is None or self.offer is None or not isinstance(choice, str) or self._answering:
+                return
+            self._answering = True
+            link = self._link("unavailable")
+        answer = None
         try:
-            outcome = unavailable_items.choose(UnitOfWork(), reference, token, choice)
-            self.choice_answer = ("Thank you: the new delivery date is agreed." if outcome == "new_date_agreed"
-                                  else "Thank you: this piece is cancelled and will not be charged.")
+            reference, _view, token = link
+            outcome = await asyncio.to_thread(unavailable_items.choose, UnitOfWork(), reference, token, choice)
+            answer = ("Thank you: the new delivery date is agreed." if outcome == "new_date_agreed"
+                      else "Thank you: this piece is cancelled and will not be charged.")
         except ActionRefused as refused:
-            self.choice_answer = message(refused.refusal.code, **refused.refusal.params)
-        self.offer = None
-        self.order = order_view(UnitOfWork(), reference, params.get("t", ""))
+            answer = message(refused.refusal.code, **refused.refusal.params)
+        finally:
+            async with self:
+                self._answering = False
+                if answer is not None and self._link("unavailable") == link:
+                    self.choice_answer, self.offer = answer, None
+                    self.order = order_view(UnitOfWork(), link[0], link[1])
 
-    @rx.event
-    def answer_delay(self, choice: str):
+    @rx.event(background=True)
+    async def answer_delay(self, choice: str):
         """The client's answer to a delay beyond 51 days (GTC-5.4): `new_date`, `decline`, then `cancel` to confirm
         the cancellation. The link's token is read again from the page address; the state proves nothing."""
-        params = self.router.url.query_parameters
-        reference = self.router.page.params.get("reference", "")
-        token = params.get("delay", "")
-        if self.order is None or self.delay_offer is None or not isinstance(choice, str) or not isinstance(token, str):
-            return
+        async with self:
+            if self.order is None or self.delay_offer is None or not isinstance(choice, str) or self._answering \
+                    or not isinstance(self.router.url.query_parameters.get("delay", ""), str):
+                return
+            self._answering = True
+            link, ip = self._link("delay"), self._client_ip()
+        answer = None
         try:
-            outcome = delays.choose(UnitOfWork(), reference, token, choice[:20], ip=self._client_ip())
+            reference, _view, token = link
+            outcome = await asyncio.to_thread(delays.choose, UnitOfWork(), reference, token, choice[:20], ip=ip)
             answer = {
                 delays.AGREED: "Thank you: the new delivery date is agreed.",
                 delays.REFUSED: "You declined the new date. You may cancel what has not shipped below.",
@@ -161,6 +195,10 @@ class OrderStatusState(ShopState):
             }[outcome]
         except ActionRefused as refused:
             answer = message(refused.refusal.code, **refused.refusal.params)
-        self._load_delay(reference, token)  # the next step (the cancellation to confirm), or none
-        self.delay_answer = answer
-        self.order = order_view(UnitOfWork(), reference, params.get("t", ""))
+        finally:
+            async with self:
+                self._answering = False
+                if answer is not None and self._link("delay") == link:
+                    self._load_delay(link[0], link[2])  # the next step (the cancellation to confirm), or none
+                    self.delay_answer = answer
+                    self.order = order_view(UnitOfWork(), link[0], link[1])

@@ -9,6 +9,10 @@ another, so once the answer to a later marker event has arrived, so has everythi
 Reflex's `set_is_hydrated(True)` (a flag only the built frontend reads) sent from a page address with
 a unique query parameter: Reflex answers with the new address, so the answer is unmistakable, and no
 handler's state is touched.
+
+A background event (`@rx.event(background=True)`: placing an order, paying) runs beside the tab's line,
+not in it, so the markers cannot tell when it is over: `emit` sends it and `until` waits for what it
+must bring (an order reference, a redirect).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import re
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 import socketio
@@ -140,6 +144,28 @@ class Tab:
 
     async def call(self, name: str, payload: Any = None, path: str | None = None) -> Outcome:
         return await self.send(self.event(name, payload, path))
+
+    async def emit(self, name: str, payload: Any = None, path: str | None = None) -> None:
+        """Send an event and do not wait for it: a call still in flight when the next one goes."""
+        self.calls += 1
+        await self.sio.emit("event", self.event(name, payload, path), namespace=NAMESPACE)
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        """Wait until `done()` holds for what has arrived (the tab's `view`, `received`)."""
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            while not done():
+                self._arrived.clear()
+                if not done():
+                    await self._arrived.wait()
+
+    def value(self, state: type, var: str) -> Any:
+        """The var's value as the tab sees it now."""
+        return self.view.get(state.get_full_name(), {}).get(var)
+
+    @property
+    def frontend_events(self) -> list[str]:
+        """Every frontend event received so far (`_redirect`, `_call_function`, ...), in order."""
+        return [event.get("name", "") for update in self.received for event in update.get("events") or []]
 
     async def send(self, *args: Any, socket_event: str = "event") -> Outcome:
         """Emit any message (well formed or not) and wait until the server has finished with it."""
