@@ -1,3 +1,5 @@
+import os
+
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
@@ -23,4 +25,10 @@ config = rx.Config(
     # A tab's state (a checkout's typed details with it) is dropped this long after its last event, by the
     # memory, disk and Redis state managers alike: the abandoned-checkout period of rules/retention.toml (PAY-6).
     redis_token_expiration=RETENTION.abandoned_checkout_seconds,
+    # Without Redis (one process) the tabs' states stay in memory. Reflex's default, the disk manager, keeps
+    # them in memory as well and also pickles each changed state to `.states/` and stats every saved file on
+    # each write cycle: CPU on every event, and what shoppers typed on disk. Nothing needed after a restart
+    # lives only there (the cart is in localStorage, the checkout draft sealed in sessionStorage, orders in
+    # the database). Naming no mode when REFLEX_REDIS_URL is set lets Reflex choose Redis (several workers).
+    **({} if os.environ.get("REFLEX_REDIS_URL") else {"state_manager_mode": "memory"}),
 )

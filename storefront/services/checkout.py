@@ -23,6 +23,7 @@ from storefront.domain.catalogue import quantity_refusal
 from storefront.domain.errors import ErrorCode, Refusal
 from storefront.domain.majority import check_majority
 from storefront.domain.markets import Country, display_locale, page_language
+from storefront.domain.markets import country as market_country
 from storefront.domain.money import Money
 from storefront.domain.order_info import OrderInfo
 from storefront.domain.order_status import OrderStatus
@@ -34,7 +35,7 @@ from storefront.services import terms as terms_service
 from storefront.services.calendar import merchant_calendar
 from storefront.services.markets import deliverable
 from storefront.services.price_list import priced_products
-from storefront.services.screening import address_refusal, screen_names
+from storefront.services.screening import address_refusal, destinations, screen_names
 from storefront.services.unit_of_work import UnitOfWork
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -110,12 +111,15 @@ def quote_for(uow: UnitOfWork, cart: dict[str, int], country: Country) -> Quote:
 
 def check_buyer(info: OrderInfo, today=None) -> None:
     """Gates of step 2, run again at confirmation: destination, age, sanctions (strong matches only)."""
-    country = deliverable(info.shipping.country)
-    if country is None:
+    # One read of the live list serves every check below: the whole countries barred (what `deliverable` reads)
+    # are its rows without a region. It runs at every checkout step, so it is read once, not four times.
+    listed = destinations()
+    country = market_country(info.shipping.country)
+    if country is None or country.code in {d.country for d in listed if d.region is None}:
         raise CheckoutError(ErrorCode.DESTINATION_NOT_DELIVERABLE, "ship_country")
     # The billing address is screened like the delivery address (PAY-7): country, region, postcode, town.
     for address, prefix, billing in ((info.shipping, "ship", False), (info.billing, "bill", True)):
-        refusal = address_refusal(address, prefix=prefix, billing=billing)
+        refusal = address_refusal(address, prefix=prefix, billing=billing, listed=listed)
         if refusal:
             raise CheckoutError(refusal.code, refusal.field, **refusal.params)
     minor = check_majority(info.birth_date, country, today or merchant_calendar().local(now_utc()).date())

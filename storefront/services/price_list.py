@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import and_
 from sqlmodel import Session, select
 
 from storefront.adapters.tables import Product, ProductPrice
@@ -31,13 +32,13 @@ def products_by_reference(session: Session, references: list[str]) -> dict[str, 
 
 
 def priced_products(session: Session, references: list[str], currency: str) -> dict[str, PricedProduct]:
-    """The products named by `references` with their price in `currency`."""
-    products = list(products_by_reference(session, references).values())
-    if not products:
+    """The products named by `references` with their price in `currency`, in one statement (the cart and the
+    quote call this at most checkout steps)."""
+    if not references:
         return {}
-    prices = {
-        pp.product_id: pp.amount_minor
-        for pp in session.exec(select(ProductPrice).where(
-            ProductPrice.currency == currency, ProductPrice.product_id.in_([p.id for p in products]))).all()
-    }
-    return {p.reference: PricedProduct(p, prices.get(p.id)) for p in products}
+    rows = session.exec(
+        select(Product, ProductPrice.amount_minor)
+        .outerjoin(ProductPrice, and_(ProductPrice.product_id == Product.id, ProductPrice.currency == currency))
+        .where(Product.reference.in_(references))
+    ).all()
+    return {product.reference: PricedProduct(product, amount) for product, amount in rows}

@@ -23,8 +23,9 @@ _cache: dict = {"key": None, "prepared": None}
 
 
 def _prepared(session: Session):
-    key = (*session.exec(select(func.count(), func.max(SdnRow.uid))).one(),
-           session.exec(select(func.max(SanctionsListVersion.id))).one())
+    # One statement: this runs at every check of a buyer, several times per checkout.
+    key = session.exec(select(func.count(SdnRow.uid), func.max(SdnRow.uid),
+                              select(func.max(SanctionsListVersion.id)).scalar_subquery())).one()
     if _cache["key"] != tuple(key):
         rows = session.exec(select(SdnRow)).all()
         entries = [screening.SdnEntry(r.uid, r.name, tuple(r.aliases), r.programs, r.kind) for r in rows]
@@ -50,7 +51,9 @@ def destinations() -> tuple[Destination, ...]:
                                  d.programme or "") for d in rows)
 
 
-def address_refusal(address: Address, *, prefix: str, billing: bool) -> Refusal | None:
-    """Why a delivery (`billing` False) or billing address is refused, at which form field, or None."""
+def address_refusal(address: Address, *, prefix: str, billing: bool,
+                    listed: tuple[Destination, ...] | None = None) -> Refusal | None:
+    """Why a delivery (`billing` False) or billing address is refused, at which form field, or None.
+    `listed`: the live list already read for this check (a buyer's two addresses are screened against one read)."""
     return rules.address_refusal(address.country, address.area, address.postal_code, address.city,
-                                 destinations(), prefix=prefix, billing=billing)
+                                 destinations() if listed is None else listed, prefix=prefix, billing=billing)

@@ -124,9 +124,10 @@ def test_the_served_shop_keeps_its_files_to_its_owner(purchase, shop_env, mail_d
         assert time.monotonic() < deadline, "no confirmation email"
         time.sleep(0.5)
     assert mode(mail_dir) == 0o700 and all(mode(p) == 0o600 for p in mail_dir.iterdir())
-    states = ROOT / ".states"  # Reflex's saved states hold what the shopper typed
-    saved = [p for p in states.iterdir() if p.stat().st_mtime >= purchase.started]
-    assert saved and mode(states) == 0o700 and all(mode(p) == 0o600 for p in saved)
+    # The tabs' states (what the shopper typed) stay in the server's memory (rxconfig.py): none reaches the disk.
+    states = ROOT / ".states"
+    saved = [p for p in states.iterdir() if p.stat().st_mtime >= purchase.started] if states.exists() else []
+    assert saved == []
 
 
 def _listening(port: int) -> list[str]:
