@@ -530,8 +530,9 @@ def integrity(db_url: str, mail_dir: Path, stripe_port: int, seen: list[str], lo
         "sandbox_orders_with_several_intents": {r: k for r, k in per_order.items() if k > 1},
         "server_log": {"tracebacks": log_text.count("Traceback (most recent call last)"),
                        "database_is_locked": log_text.count("database is locked"),
-                       "lock_warnings": sum(1 for line in log_text.splitlines() if "lock" in line.lower()
-                                            and "warn" in line.lower())},
+                       # Reflex's warning: "Lock for token ... was held too long time_taken=..."
+                       "lock_warnings": log_text.count("was held too long"),
+                       "lock_expired": log_text.count("LockExpiredError")},
     }
 
 
@@ -668,6 +669,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--search-max", type=int, default=600, help="most shoppers the search tries (default 600)")
     parser.add_argument("--workers", type=int, default=1,
                         help="shop workers; more than one runs Redis for their state (default 1: the default setup)")
+    parser.add_argument("--redis", action="store_true",
+                        help="the tabs' states in Redis even with one worker (the baseline of --workers 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, DB) and print it")
     return parser.parse_args()
 
@@ -692,7 +695,7 @@ def main() -> int:
         if throwaway_db.is_postgres(given_db):  # under scripts/with-postgres.sh: a fresh database there, dropped after
             env["REFLEX_DB_URL"] = throwaway_db.own_database(given_db, tmp)
             stack.callback(throwaway_db.drop, env["REFLEX_DB_URL"], given_db)
-        if args.workers > 1:
+        if args.workers > 1 or args.redis:
             redis = Redis(free_ports(1)[0], tmp / "redis")
             redis.start()
             stack.callback(redis.stop)
@@ -722,7 +725,7 @@ def main() -> int:
             "load_average_1min_before": load_before, "foreign_activity": others, "reflex": metadata.version("reflex"),
             "granian": metadata.version("granian"), "localstripe": metadata.version("localstripe"),
             "python": sys.version.split()[0], "think_s": args.think, "jitter": args.jitter,
-            "warmup_s": args.warmup, "duration_s": args.duration, "workers": args.workers,
+            "warmup_s": args.warmup, "duration_s": args.duration, "workers": args.workers, "redis": args.workers > 1 or args.redis,
             "database": env["REFLEX_DB_URL"].split(":")[0],
             "command": ".venv/bin/python bench/load_bench.py " + " ".join(sys.argv[1:]), "steps": dict(STEPS),
             "probe": "every 200 ms: shop ProductState.set_quantity (1 <-> 2) on a product page; blank counter += 1"}
