@@ -17,6 +17,7 @@ its step (`expect`), so a step's latency runs from its emit to the update that s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -32,6 +33,7 @@ import aiohttp
 
 FIELD = "_rx_state_"  # the suffix of every var name in a delta
 NAMESPACE = "/_event"
+CLOSE_WAIT_S = 10  # longest wait for a closing socket
 EXPORT = re.compile(r"^export const (\w+) = (.*?);?$", re.M)
 CALLBACK = re.compile(r'ReflexEvent\("([^"]+)", \{(\w+):_result\}\)')
 _MISSING = object()
@@ -194,8 +196,12 @@ class Tab:
                 await ws.send_str(f"41{NAMESPACE},")
             except (ConnectionError, RuntimeError):
                 pass
-            await ws.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ws.close(), CLOSE_WAIT_S)
         if self._reader is not None:
+            # A server that never answers the close (seen with two granian workers) must not hold the level's end.
+            await asyncio.wait([self._reader], timeout=CLOSE_WAIT_S)
+            self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
             self._reader = None
 
