@@ -540,16 +540,8 @@ class CheckoutState(CartState):
             self.busy = True
             self._pay_say(None)
             reference, browser, ip = self.order_reference, self._browser(), self._client_ip()
-        outcome = follow = None
-        try:
-            outcome = await asyncio.to_thread(payment.authorize, UnitOfWork(), reference, card.token,
-                                              browser=browser, ip=ip)
-        finally:
-            async with self:
-                self.busy = False
-                if outcome is not None and self.order_reference == reference:
-                    follow = self._after_payment(outcome)
-        yield follow
+        yield await self._ask_provider(reference, lambda: payment.authorize(UnitOfWork(), reference, card.token,
+                                                                            browser=browser, ip=ip))
 
     @rx.event(background=True)
     async def authenticated(self, _result: str):
@@ -559,16 +551,21 @@ class CheckoutState(CartState):
                 return
             self.busy = True
             reference, browser = self.order_reference, self._browser()
+        yield await self._ask_provider(reference, lambda: payment.complete_authentication(UnitOfWork(), reference,
+                                                                                          browser=browser))
+
+    async def _ask_provider(self, reference: str, call):
+        """The payment service's call outside the state lock, then `busy` lifted in any case and the outcome
+        applied only if the tab still shows the order that asked; returns what the page must do next."""
         outcome = follow = None
         try:
-            outcome = await asyncio.to_thread(payment.complete_authentication, UnitOfWork(), reference,
-                                              browser=browser)
+            outcome = await asyncio.to_thread(call)
         finally:
             async with self:
                 self.busy = False
                 if outcome is not None and self.order_reference == reference:
                     follow = self._after_payment(outcome)
-        yield follow
+        return follow
 
     @rx.event
     def cancel_order(self):
