@@ -146,6 +146,14 @@ def _build_frontend(env: dict[str, str]) -> None:
     reset_disk_state_manager()  # as `reflex run` does: tabs saved by an older build are not restored into this one
     subprocess.run([sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip", "--env", "prod"],
                    env=env, check=True)
+    from reflex import constants
+    from reflex.utils.prerequisites import get_web_dir
+
+    from storefront.page_boot import rewrite_built_pages
+
+    changed, unchanged = rewrite_built_pages(get_web_dir() / constants.Dirs.STATIC)
+    print(f"storefront: {changed} pages start their scripts after the first paint"
+          + (f"; left as built: {', '.join(unchanged)}" if unchanged else ""))
 
 
 def _backend_command(host: str, port: int, workers: int) -> list[str]:

@@ -21,7 +21,7 @@ from reflex.utils.prerequisites import get_web_dir
 from storefront import routes
 
 _SEGMENT = re.compile(r"/watch/[^/.]+/?")
-_MANIFEST = re.compile(r'import "(/assets/manifest-[^"]+\.js)"')
+_MANIFEST = re.compile(r'"(/assets/manifest-[^"]+\.js)"')  # in the boot script or its module list (page_boot)
 
 
 def _route_id(route: str) -> str:

@@ -1,0 +1,62 @@
+"""Built pages start their scripts after the first paint, with the very modules React Router's boot script named,
+and a page in any other form is left as it was built."""
+
+import gzip
+import json
+import re
+
+from storefront import page_boot
+from storefront.http_headers import inline_script_hashes
+
+BOOT = ('<script type="module" async="">import "/assets/manifest-1.js";\n'
+        'import * as route0 from "/assets/root-2.js";\nimport * as route1 from "/assets/_cart_._index-3.js";\n  \n'
+        '  window.__reactRouterRouteModules = {"root":route0,"routes/[cart]._index":route1};\n\n'
+        'import("/assets/entry.client-4.js");</script>')
+PAGE = ('<html><head><link rel="modulepreload" href="/assets/manifest-1.js"/>'
+        '<link rel="modulepreload" fetchpriority="low" href="/assets/root-2.js"/><title>Cart</title></head>'
+        '<body><main id="cart">Your cart</main><script>window.__reactRouterContext = {};</script>' + BOOT +
+        '</body></html>')
+
+
+def modules_of(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="page-modules">(.*?)</script>', html)
+    return json.loads(found.group(1))
+
+
+def test_the_page_loads_the_same_modules_after_paint_and_nothing_before():
+    html = page_boot.hydrate_after_paint(PAGE)
+    assert "modulepreload" not in html and "import " not in html  # nothing fetched or run before the paint
+    assert f'<script type="module" src="{page_boot.BOOT_SCRIPT}"></script>' in html
+    assert modules_of(html) == {
+        "first": ["/assets/manifest-1.js"],
+        "routes": [["root", "/assets/root-2.js"], ["routes/[cart]._index", "/assets/_cart_._index-3.js"]],
+        "entry": "/assets/entry.client-4.js",
+        "preload": ["/assets/manifest-1.js", "/assets/root-2.js"],
+    }
+    # The page itself is untouched: its content and its other inline scripts (allowed by their hashes).
+    assert '<main id="cart">Your cart</main>' in html and "<title>Cart</title>" in html
+    assert inline_script_hashes(html)[0] == inline_script_hashes(PAGE)[0]
+
+
+def test_a_boot_script_in_another_form_is_left_alone():
+    extra = PAGE.replace('import("/assets/entry.client-4.js");', 'import("/assets/entry.client-4.js"); alert(1);')
+    unknown_route = PAGE.replace('"root":route0,', '"root":route7,')
+    for page in (extra, unknown_route, "<html><body>no scripts</body></html>"):
+        assert page_boot.hydrate_after_paint(page) is None
+
+
+def test_closing_tags_in_a_route_name_are_escaped_in_the_json_element():
+    html = page_boot.hydrate_after_paint(PAGE.replace('"routes/[cart]._index"', '"routes/[</b>]._index"'))
+    assert "[</b>]" not in html and modules_of(html)["routes"][1][0] == "routes/[</b>]._index"
+
+
+def test_the_build_is_rewritten_in_place_with_its_compressed_copy(tmp_path):
+    (tmp_path / "cart").mkdir()
+    (tmp_path / "cart" / "index.html").write_text(PAGE)
+    (tmp_path / "cart" / "index.html.gz").write_bytes(gzip.compress(PAGE.encode()))
+    (tmp_path / "plain.html").write_text("<html>plain</html>")
+    changed, unchanged = page_boot.rewrite_built_pages(tmp_path)
+    assert (changed, unchanged) == (1, ["plain.html"])
+    rewritten = (tmp_path / "cart" / "index.html").read_text()
+    assert "page-modules" in rewritten
+    assert gzip.decompress((tmp_path / "cart" / "index.html.gz").read_bytes()).decode() == rewritten
