@@ -50,7 +50,6 @@ SELF_ROLE = "load generator (this process)"
 SHOP_ROLE, SANDBOX_ROLE, BLANK_ROLE = "shop backend", "localstripe (payment sandbox)", "blank app"
 ADDRESS = ADDRESSES["CH"]  # the e2e suite's Swiss address: VAT 8.1 %, no region, deliverable
 CARD = {"number": "4242424242424242", "exp_month": "12", "exp_year": "2030", "cvc": "123"}
-LANGUAGES_JS = "(navigator.languages || [navigator.language]).join(',')"  # ShopState.init asks the page this
 HEADERS = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) load_bench", "Accept-Language": "de-CH"}
 PAID = ("awaiting_approval", "compliance_review", "approved", "partially_shipped", "shipped")
 PROBE_EVERY_S = 0.2
@@ -109,7 +108,7 @@ class Env:
     step_timeout_s: float
 
     def browser(self) -> Browser:
-        return Browser(self.shop_url, self.shop, HEADERS, scripts={LANGUAGES_JS: "de-CH"})
+        return Browser(self.shop_url, self.shop, HEADERS)
 
     async def think(self) -> None:
         """A person reads, moves and types: `think` seconds on average, +/- `jitter` of it."""

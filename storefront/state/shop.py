@@ -47,20 +47,13 @@ class ShopState(rx.State):
 
     @rx.event
     def init(self):
-        """Runs on every page load; the first visit asks the browser for its languages to pick a country."""
+        """Runs on every page load. The first visit's country comes from the languages the browser sent with the
+        event socket's handshake (Accept-Language, the same list as navigator.languages), so the page gets its
+        country, prices and cart in the answer to this one event, without a round trip to ask the page."""
         if not self.countries:
             self.countries = country_options(shown=True)
-        if not self.origin or deliverable(self.country, shown=True) is None:
-            return rx.call_script("(navigator.languages || [navigator.language]).join(',')", callback=ShopState.detect)
-        self._settle()
-        return self._page_loaders()
-
-    @rx.event
-    def detect(self, languages: str):
-        """The callback of `init`'s script: the browser's languages, else its Accept-Language header."""
-        header = languages if isinstance(languages, str) and languages else self.router.headers.accept_language
         if not self.origin:
-            self.origin = country_from_accept_language(str(header or "")[:500]) or "-"
+            self.origin = country_from_accept_language(str(self.router.headers.accept_language or "")[:500]) or "-"
         if deliverable(self.country, shown=True) is None:
             self.country = (deliverable(self.origin, shown=True) or self._market()).code
         self._settle()

@@ -20,7 +20,6 @@ from storefront.adapters import sandbox
 from storefront.adapters.localstripe_server import authorizations_waiting, hold_authorizations
 from storefront.state.cart import CartState
 from storefront.state.checkout import PAY, CheckoutState
-from storefront.state.shop import ShopState
 from tests.async_runner import run_async
 from tests.e2e.catalogue_data import limited
 from tests.e2e.checkout_flow import ADDRESSES
@@ -61,7 +60,6 @@ async def tab_at_confirmation(shop_url: str) -> Tab:
     headers = {"User-Agent": "BackgroundEventsTest", "Accept-Language": "en-CH", "Origin": shop_url}
     headers["Cookie"] = identity_cookie(shop_url, headers)
     tab = await Tab(shop_url, headers, path=CHECKOUT).open(CHECKOUT)
-    await tab.call(handler_name(ShopState, "detect"), {"languages": "en-CH"})
     await tab.call(handler_name(CartState, "set_quantity"), {"reference": limited()["reference"], "quantity": 1})
     for handler, payload in [("load", None), ("continue_from_cart", None), ("submit_info", {"form_data": FORM}),
                              ("set_details_confirmed", {"value": True}), ("confirm_details", None),

@@ -171,10 +171,6 @@ PRODUCT_LOAD = [(ProductState, "load", {})]
 
 HANDLERS: dict[tuple[type, str], Cases] = {
     (ShopState, "init"): Cases(crafted=[({}, answered)]),
-    (ShopState, "detect"): Cases(ok={"languages": "en-CH"}, crafted=[
-        ({"languages": ""}, answered),
-        ({"languages": "q=;;,,\u202e" + "x" * 9000}, unchanged(ShopState, "country")),
-    ]),
     (ShopState, "set_country"): Cases(ok={"code": "CH"}, crafted=[
         ({"code": "KP"}, all_of(toast("country_not_offered"), unchanged(ShopState, "country"))),
         ({"code": ""}, toast("country_not_offered")),
@@ -629,10 +625,7 @@ def headers(shop_url: str) -> dict[str, str]:
 
 
 async def open_tab(shop_url: str, page: str = "/", **kwargs) -> Tab:
-    tab = await Tab(shop_url, headers(shop_url), path=page, **kwargs).open(page)
-    # The first visit's country comes from the browser's languages, which init asks the page for.
-    await tab.call(handler_name(ShopState, "detect"), {"languages": "en-CH"})
-    return tab
+    return await Tab(shop_url, headers(shop_url), path=page, **kwargs).open(page)
 
 
 async def expect_answers(tab: Tab, calls: list[tuple[Any, Check]], name: str, label: str) -> None:
