@@ -42,11 +42,18 @@ class ShopState(rx.State):
         return client_ip(self.router.session.client_ip, self.router.headers.raw_headers.get("x-forwarded-for", ""),
                          parse_networks(get_settings().trusted_proxies))
 
-    def _page_loaders(self) -> list:
-        return routes.loaders_for(self.router.route_id)  # the matched route pattern, e.g. /watch/[slug]
+    async def _load_page(self) -> list:
+        """Runs the page's loaders (routes.PAGE_LOADERS) inside the current event, so that what they change goes
+        out in its one answer: one render of the page on a phone instead of one per loader, each after a round
+        trip through the page to start it. Returns what the loaders ask for next (a redirect)."""
+        follow_ups = []
+        for loader in routes.loaders_for(self.router.route_id):  # the matched route pattern, e.g. /watch/[slug]
+            outcome = loader.fn(await self.get_state(loader.state))
+            follow_ups.extend(outcome if isinstance(outcome, list) else [outcome] if outcome is not None else [])
+        return follow_ups
 
     @rx.event
-    def init(self):
+    async def init(self):
         """Runs on every page load. The first visit's country comes from the languages the browser sent with the
         event socket's handshake (Accept-Language, the same list as navigator.languages), so the page gets its
         country, prices and cart in the answer to this one event, without a round trip to ask the page."""
@@ -57,7 +64,7 @@ class ShopState(rx.State):
         if deliverable(self.country, shown=True) is None:
             self.country = (deliverable(self.origin, shown=True) or self._market()).code
         self._settle()
-        return self._page_loaders()
+        return await self._load_page()
 
     def _settle(self) -> None:
         blocked = sanctioned_countries(shown=True)
@@ -70,11 +77,11 @@ class ShopState(rx.State):
         self.ready = True
 
     @rx.event
-    def set_country(self, code: str):
+    async def set_country(self, code: str):
         if not isinstance(code, str) or deliverable(code) is None:
             return refusal_toast(ErrorCode.COUNTRY_NOT_OFFERED)
         self.country = code
-        return self._page_loaders()
+        return await self._load_page()
 
     @rx.var
     def currency(self) -> str:
