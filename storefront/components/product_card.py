@@ -7,6 +7,9 @@ import reflex as rx
 from storefront.services.catalogue import ProductCard
 
 AVAILABILITY_COLOR = {"in_stock": "green", "low": "amber", "out_of_stock": "red"}
+GRID_COLUMNS = rx.breakpoints(initial="1", xs="2", md="3", lg="4")
+# A card's width in each column count of GRID_COLUMNS (Radix breakpoints: xs 520 px, md 1024 px, lg 1280 px).
+CARD_IMAGE_SIZES = "(max-width: 519px) 100vw, (max-width: 1023px) 50vw, (max-width: 1279px) 33vw, 300px"
 
 
 def availability_badge(kind, text) -> rx.Component:
@@ -21,8 +24,8 @@ def product_card(card: ProductCard) -> rx.Component:
     return rx.link(
         rx.card(
             rx.flex(
-                rx.image(src=card.image, alt=card.name, width="100%", height="auto", style={"aspectRatio": "1 / 1"},
-                         loading="lazy"),
+                rx.image(src=card.image, src_set=card.image_srcset, sizes=CARD_IMAGE_SIZES, alt=card.name,
+                         width="100%", height="auto", style={"aspectRatio": "1 / 1"}, loading="lazy"),
                 rx.text(card.collection, size="1", color_scheme="gray", weight="medium",
                         style={"textTransform": "uppercase", "letterSpacing": "0.08em"}),
                 rx.heading(card.name, size="4", as_="h3"),
@@ -45,7 +48,7 @@ def product_card(card: ProductCard) -> rx.Component:
 def product_grid(cards) -> rx.Component:
     return rx.grid(
         rx.foreach(cards, product_card),
-        columns=rx.breakpoints(initial="1", xs="2", md="3", lg="4"),
+        columns=GRID_COLUMNS,
         spacing="4", width="100%",
     )
 
@@ -68,6 +71,6 @@ def product_card_placeholder() -> rx.Component:
 def product_grid_placeholder(count: int = 4) -> rx.Component:
     return rx.grid(
         *[product_card_placeholder() for _ in range(count)],
-        columns=rx.breakpoints(initial="1", xs="2", md="3", lg="4"),
+        columns=GRID_COLUMNS,
         spacing="4", width="100%",
     )

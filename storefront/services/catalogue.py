@@ -30,6 +30,7 @@ class ProductCard:
     collection_slug: str
     case_material: str
     image: str
+    image_srcset: str  # "" when the image has a single size
     price: str
     price_minor: int
     availability: str
@@ -94,7 +95,8 @@ def _images(product: Product) -> list[str]:
 
 def _card(product: Product, collection: Collection, price: ProductPrice, country: Country) -> ProductCard:
     image = ("/" + product_images.card_image(product.images[0])) if product.images else ""
-    return ProductCard(**_shown(product, collection, price, country), image=image,
+    srcset = product_images.card_srcset(product.images[0]) if product.images else ""
+    return ProductCard(**_shown(product, collection, price, country), image=image, image_srcset=srcset,
                        price_minor=price.amount_minor)
 
 
@@ -139,6 +141,16 @@ def product_detail(uow: UnitOfWork, slug: str, country: Country) -> ProductDetai
             images=_images(product),
             max_quantity=max_orderable(product.stock, product.max_per_order),
         )
+
+
+def lead_image(uow: UnitOfWork, slug: object) -> str | None:
+    """The first photograph of an offered watch, as its page shows it: the page's largest paint, which the
+    product page's first HTML carries (storefront/http_product_shell.py)."""
+    if not isinstance(slug, str):
+        return None
+    with uow.reading() as session:
+        images = session.exec(select(Product.images).where(Product.slug == slug, Product.active == True)).first()  # noqa: E712
+    return "/" + images[0] if images else None
 
 
 def withdrawn(uow: UnitOfWork, slug: object) -> bool:

@@ -89,6 +89,16 @@ def card_image(path: str) -> str:
     return path
 
 
+def card_srcset(path: str) -> str:
+    """Every size of an uploaded photograph for a card's `srcset`, so a phone, where a card is the screen's
+    width, takes the large one instead of enlarging the card size; "" for a demo SVG (sharp at any size)."""
+    sizes = _rules()["sizes"]
+    if not (path.startswith(URL_PREFIX) and path.endswith(f"-{max(sizes)}.webp")):
+        return ""
+    stem = path[: -len(f"-{max(sizes)}.webp")]
+    return ", ".join(f"/{stem}-{size}.webp {size}w" for size in sorted(sizes))
+
+
 def file_for(name: str) -> Path | None:
     """The stored file a request names, if the name is one this module makes and the file exists."""
     if not isinstance(name, str) or not NAME.fullmatch(name):

@@ -413,6 +413,9 @@ def test_a_photograph_is_checked_by_content_resized_to_the_shop_sizes_and_shown_
     assert catalogue.product_detail(UnitOfWork(), reference.lower(), CHF).images == [path]
     card = next(c for c in catalogue.list_products(UnitOfWork(), CHF) if c.reference == reference)
     assert card.image == path.replace("-960.webp", "-480.webp")
+    # A phone, where a card is the screen's width, can take the large size; both are served.
+    assert card.image_srcset == f'{path.replace("-960.webp", "-480.webp")} 480w, {path} 960w'
+    assert catalogue.lead_image(UnitOfWork(), reference.lower()) == path  # in the product page's first HTML
     assert _audit(f"product:{product_id}")[-1].action == "catalogue.add_image"
 
     catalogue_admin.remove_image(UnitOfWork(), product_id, path, staff=admin)

@@ -38,6 +38,7 @@ def test_inactive_products_are_neither_listed_nor_shown_nor_addable(database):
     hidden = inactive[0]
     assert hidden.reference not in {c.reference for c in catalogue.list_products(UnitOfWork(), country("CH"))}
     assert catalogue.product_detail(UnitOfWork(), hidden.slug, country("CH")) is None
+    assert catalogue.lead_image(UnitOfWork(), hidden.slug) is None  # its photograph is not put in any page
     cart, refusal = cart_service.set_quantity(UnitOfWork(), {}, hidden.reference, 1, add=True)
     assert cart == {} and refusal.code is ErrorCode.PRODUCT_UNAVAILABLE
     # A crafted cart in localStorage holding it is cleaned on the next read.
@@ -109,3 +110,11 @@ def test_sanctioned_countries_are_not_offered(database):
     offered = {o.code for o in country_options()}
     assert not offered & set(blocked)
     assert deliverable("IR") is None and deliverable("CH") is not None
+
+
+def test_a_product_page_first_html_carries_the_photograph_the_page_shows(database):
+    shown = _products(database, active=True)[0]
+    detail = catalogue.product_detail(UnitOfWork(), shown.slug, country("CH"))
+    assert catalogue.lead_image(UnitOfWork(), shown.slug) == detail.images[0]
+    assert catalogue.lead_image(UnitOfWork(), "no-such-watch") is None
+    assert catalogue.lead_image(UnitOfWork(), ["not", "a", "slug"]) is None

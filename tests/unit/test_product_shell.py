@@ -39,6 +39,7 @@ def test_no_shell_without_a_build_or_when_the_names_are_not_found(tmp_path):
 
 def test_only_product_pages_get_the_shell(tmp_path, monkeypatch):
     monkeypatch.setattr(shell, "shell_html", lambda: b"<html>shell</html>")
+    monkeypatch.setattr(shell.catalogue, "lead_image", lambda uow, slug: None)
     passed, sent = [], []
 
     async def app(scope, receive, send):
@@ -55,3 +56,24 @@ def test_only_product_pages_get_the_shell(tmp_path, monkeypatch):
     run_async(wrapped({"type": "http", "method": "POST", "path": "/watch/x"}, None, send))
     assert passed == ["/watch/__shell", "/watch/a/b", "/watches", "/watch/x.js", "/", "/watch/x"]
     assert [m["body"] for m in sent if m["type"] == "http.response.body"] == [b"<html>shell</html>"] * 2
+
+
+SHELL = (b'<html><head><title>Watch</title></head><body><span class="rt-Skeleton" id="product-image-placeholder">'
+         b'</span></body></html>')
+
+
+def test_the_watch_photograph_is_in_the_first_html():
+    body = shell.with_lead_image(SHELL, "/watches/vx-1001.svg").decode()
+    assert '<link rel="preload" as="image" href="/watches/vx-1001.svg" fetchpriority="high"/></head>' in body
+    assert ('id="product-image-placeholder" style="background:url(/watches/vx-1001.svg) center/contain no-repeat '
+            '!important;animation:none !important"') in body
+    uploaded = shell.with_lead_image(SHELL, "/api/media/products/meridienne-38-a1b2-960.webp").decode()
+    assert "url(/api/media/products/meridienne-38-a1b2-960.webp)" in uploaded
+
+
+def test_no_photograph_or_an_unexpected_path_leaves_the_shell_as_it_is():
+    for image in (None, "", "watches/x.svg", "/watches/x.svg) ; color:red", '/x.svg" onload="alert(1)',
+                  "//evil.example/x.svg", "/watches/../x.svg", "/watches/x.svg?a=1", "javascript:x.svg"):
+        assert shell.with_lead_image(SHELL, image) == SHELL, image
+    assert shell.with_lead_image(b"<html><head></head><body></body></html>", "/w/x.svg") == \
+        b"<html><head></head><body></body></html>"
