@@ -57,7 +57,9 @@ def product_card_placeholder() -> rx.Component:
     """A card's shape before the watches arrive: the image's square box and the text's lines."""
     return rx.card(
         rx.flex(
-            rx.skeleton(style={"width": "100%", "aspectRatio": "1 / 1", "display": "block"}),
+            # "height: auto" beats the empty skeleton's 12 px height (Radix): the box is the image's square.
+            rx.skeleton(style={"width": "100%", "aspectRatio": "1 / 1", "height": "auto", "display": "block"},
+                        class_name="card-image-placeholder"),
             rx.skeleton(height="1rem", width="40%"),
             rx.skeleton(height="1.5rem", width="80%"),
             rx.skeleton(height="1.25rem", width="60%"),

@@ -83,15 +83,17 @@ def heading(collection, collection_slug, name, reference) -> rx.Component:
     )
 
 
-IMAGE_BOX = {"width": "100%", "maxWidth": "480px", "aspectRatio": "1 / 1", "display": "block"}
+# "height: auto" beats the empty skeleton's 12 px height (Radix), so the placeholder is the image's square already.
+IMAGE_BOX = {"width": "100%", "maxWidth": "480px", "aspectRatio": "1 / 1", "height": "auto", "display": "block"}
 
 
 def detail() -> rx.Component:
     p = ProductState.product
     return layout(
         rx.foreach(p.images, lambda src: rx.box(
-            rx.image(src=src, alt=p.name, width="480", height="480", fetch_priority="high",
-                     style={"width": "100%", "height": "100%", "display": "block"}),
+            # The image fills its square box whatever the file's own size (an SVG's, a 960 px photograph's).
+            rx.image(src=src, alt=p.name, width="100%", height="100%", fetch_priority="high",
+                     style={"display": "block", "objectFit": "contain"}),
             style=IMAGE_BOX)),
         heading(p.collection, p.collection_slug, p.name, p.reference),
         rx.text(p.description), purchase(p), pricing_notice(), specs(p), key="watch",

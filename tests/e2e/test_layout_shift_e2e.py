@@ -84,3 +84,45 @@ def test_product_page_first_html_has_the_sized_image_box_and_hydrates_as_its_rou
         assert not [e for e in errors if "418" in e or "423" in e or "ydrat" in e], errors
     finally:
         ctx.close()
+
+
+# Page, the image placeholder of its first HTML, and the image that takes its place once the data arrived.
+IMAGE_BOXES = {
+    "product": (f"/watch/{WATCH['slug']}", "#product-image-placeholder", f"main img[alt='{WATCH['name']}']"),
+    "watches": ("/watches", ".card-image-placeholder", ".product-card img"),
+    "home": ("/", ".card-image-placeholder", ".product-card img"),
+}
+
+
+def boxes(page, selector: str) -> list[list[float]]:
+    return page.locator(selector).evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })")
+
+
+@pytest.mark.parametrize("name", list(IMAGE_BOXES))
+def test_the_first_html_holds_each_image_box_at_the_size_of_its_image(browser, shop_url, viewport, name):
+    """What a phone paints before any script ran (scripts refused here): every image box is already the
+    image's square, where the image will be; the product page draws its watch in it from the first HTML."""
+    path, placeholder, image = IMAGE_BOXES[name]
+    first = shopper_context(browser, viewport)
+    final = shopper_context(browser, viewport)
+    try:
+        first.route("**/*.js", lambda route: route.abort())
+        page = first.new_page()
+        page.goto(shop_url + path)
+        before = boxes(page, placeholder)
+        if name == "product":
+            drawn = page.locator(placeholder).evaluate("e => getComputedStyle(e).backgroundImage")
+            assert WATCH["images"][0] in drawn, drawn
+        shown = final.new_page()
+        shown.goto(shop_url + path)
+        expect(shown.locator(image).first).to_be_visible()
+        after = boxes(shown, image)[: len(before)]
+        assert before and len(after) == len(before)
+        for (x0, y0, w0, h0), (x1, y1, w1, h1) in zip(before, after):
+            assert w0 >= 96 and abs(w0 - h0) <= 1, f"{name} {viewport}: placeholder {w0}x{h0} is not the image's square"
+            assert abs(w0 - w1) <= 1 and abs(h0 - h1) <= 1 and abs(x0 - x1) <= 1, \
+                f"{name} {viewport}: placeholder {w0}x{h0} at x={x0}, image {w1}x{h1} at x={x1}"
+    finally:
+        first.close()
+        final.close()
