@@ -161,7 +161,7 @@ class Tab:
     async def load(self, address: str, params: dict[str, str] | None = None,
                    ok: Callable[[dict], bool] | None = None, fail=None) -> tuple[float, dict] | None:
         """A full page load, as typing the address: the old page's socket closes, the document is fetched
-        (following redirects, e.g. /checkout -> /checkout/), a new socket hydrates the new page. Returns
+        (following any redirect), a new socket hydrates the new page. Returns
         (time, update) once an update passes `ok` (the page's on_load done), or None after the connect."""
         await self.close()
         async with self.browser.http.get(self.browser.base + address, headers={"Accept": "text/html"}) as r:
