@@ -9,9 +9,7 @@ this middleware sends that HTML with the shell route's id and module replaced by
 so the browser hydrates the very route its URL matches. Without a build (or if the build's names are not
 found) the request goes on to Reflex unchanged.
 
-The watch's first photograph, the page's largest paint, is put into that HTML as well: preloaded from the head
-and drawn in the placeholder's box, so a phone shows it with the first paint instead of after the scripts and the
-state's answer (issue 8). When the watch arrives, its image replaces the box at the same size: nothing moves.
+The watch's first photograph, the page's largest paint, is put into that HTML as well (first_html_images).
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ from reflex.utils.prerequisites import get_web_dir
 from starlette.concurrency import run_in_threadpool
 
 from storefront import routes
+from storefront.first_html_images import send_html, with_images
 from storefront.services import catalogue
 from storefront.services.unit_of_work import UnitOfWork
 
@@ -43,8 +42,7 @@ def _module_of(manifest: str, route_id: str) -> str | None:
     return found.group(1) if found else None
 
 
-_IMAGE_PATH = re.compile(r"/[A-Za-z0-9][A-Za-z0-9_-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)*\.(?:svg|webp|png|jpe?g|avif)")
-IMAGE_PLACEHOLDER = 'id="product-image-placeholder"'
+_IMAGE_PLACEHOLDER = re.compile(r'<span([^>]*\bid="product-image-placeholder"[^>]*)>')
 
 _cache: dict[str, tuple[float, bytes | None]] = {}
 
@@ -74,16 +72,8 @@ def shell_html(static_dir: Path | None = None) -> bytes | None:
 
 
 def with_lead_image(body: bytes, image: str | None) -> bytes:
-    """The shell with the watch's first photograph preloaded and drawn in the image placeholder's box. A path
-    that is not a plain image path (it comes from the catalogue) leaves the shell as it is."""
-    html = body.decode("utf-8")
-    if not image or not _IMAGE_PATH.fullmatch(image) or IMAGE_PLACEHOLDER not in html or "</head>" not in html:
-        return body
-    # The inline style's !important outranks the skeleton's own (Radix hides a skeleton's background).
-    drawn = (f'{IMAGE_PLACEHOLDER} style="background:url({image}) center/contain no-repeat !important;'
-             'animation:none !important"')
-    html = html.replace("</head>", f'<link rel="preload" as="image" href="{image}" fetchpriority="high"/></head>', 1)
-    return html.replace(IMAGE_PLACEHOLDER, drawn, 1).encode("utf-8")
+    """The shell with the watch's first photograph in its image box (first_html_images)."""
+    return with_images(body.decode("utf-8"), _IMAGE_PLACEHOLDER, [image] if image else []).encode("utf-8")
 
 
 def _slug(path: str) -> str:
@@ -99,10 +89,6 @@ def product_shell(app):
         if body is None:
             return await app(scope, receive, send)
         body = with_lead_image(body, await run_in_threadpool(catalogue.lead_image, UnitOfWork(), _slug(scope["path"])))
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"cache-control", b"no-cache")]})
-        await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
+        await send_html(scope, send, body)
 
     return wrapped

@@ -7,6 +7,7 @@ from storefront import event_guard, routes
 from storefront.api import api
 from storefront.http_headers import security_headers
 from storefront.http_identity import browser_cookie
+from storefront.http_listing_images import listing_images
 from storefront.http_page_paths import page_paths
 from storefront.http_product_shell import product_shell
 from storefront.services.jobs import run_forever
@@ -16,7 +17,7 @@ app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
     # phone tap targets (inside a narrow-screen media query); text contrast (WCAG AA)
     stylesheets=["/phone.css", "/contrast.css"],
-    api_transformer=[api, product_shell, page_paths, security_headers, browser_cookie],
+    api_transformer=[api, product_shell, listing_images, page_paths, security_headers, browser_cookie],
     backend_exception_handler=event_guard.backend_exception_handler,
     frontend_exception_handler=event_guard.frontend_exception_handler,
 )

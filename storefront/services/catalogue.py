@@ -153,6 +153,13 @@ def lead_image(uow: UnitOfWork, slug: object) -> str | None:
     return "/" + images[0] if images else None
 
 
+def first_card_images(uow: UnitOfWork, country: Country, collection: object, count: int) -> list[str]:
+    """The photographs of the listing's first `count` cards, in the order the listing shows them by default
+    (its collection filter only), for the listing's first HTML (storefront/http_listing_images.py)."""
+    wanted = collection if isinstance(collection, str) else ""
+    return [card.image for card in list_products(uow, country, wanted)[:count] if card.image]
+
+
 def withdrawn(uow: UnitOfWork, slug: object) -> bool:
     """True when `slug` names a watch the catalogue no longer offers (its page says so, not "not found")."""
     if not isinstance(slug, str):

@@ -111,12 +111,14 @@ def test_the_first_html_holds_each_image_box_at_the_size_of_its_image(browser, s
         page = first.new_page()
         page.goto(shop_url + path)
         before = boxes(page, placeholder)
-        if name == "product":
-            drawn = page.locator(placeholder).evaluate("e => getComputedStyle(e).backgroundImage")
-            assert WATCH["images"][0] in drawn, drawn
+        drawn = page.locator(placeholder).evaluate_all("els => els.map(e => getComputedStyle(e).backgroundImage)")
         shown = final.new_page()
         shown.goto(shop_url + path)
         expect(shown.locator(image).first).to_be_visible()
+        if name != "home":  # the product page and the listing draw their photographs from the first HTML
+            sources = shown.locator(image).evaluate_all("els => els.map(e => e.getAttribute('src'))")
+            assert [d.split("/", 3)[-1] for d in drawn] == [f'{s.lstrip("/")}")' for s in sources[: len(drawn)]], \
+                (drawn, sources)
         after = boxes(shown, image)[: len(before)]
         assert before and len(after) == len(before)
         for (x0, y0, w0, h0), (x1, y1, w1, h1) in zip(before, after):

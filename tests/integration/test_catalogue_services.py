@@ -118,3 +118,14 @@ def test_a_product_page_first_html_carries_the_photograph_the_page_shows(databas
     assert catalogue.lead_image(UnitOfWork(), shown.slug) == detail.images[0]
     assert catalogue.lead_image(UnitOfWork(), "no-such-watch") is None
     assert catalogue.lead_image(UnitOfWork(), ["not", "a", "slug"]) is None
+
+
+def test_the_listing_first_html_carries_the_photographs_of_its_first_cards(database):
+    chf = country("CH")
+    cards = catalogue.list_products(UnitOfWork(), chf)
+    assert catalogue.first_card_images(UnitOfWork(), chf, "", 4) == [c.image for c in cards[:4]]
+    one = cards[0].collection_slug
+    assert catalogue.first_card_images(UnitOfWork(), chf, one, 2) == \
+        [c.image for c in catalogue.list_products(UnitOfWork(), chf, one)[:2]]
+    assert catalogue.first_card_images(UnitOfWork(), chf, "no-such-collection", 4) == []
+    assert catalogue.first_card_images(UnitOfWork(), chf, ["crafted"], 4) == [c.image for c in cards[:4]]
