@@ -48,7 +48,8 @@ def watches() -> rx.Component:
                 pricing_notice(),
                 direction="column", spacing="4", key="watches",
             ),
-            rx.flex(rx.skeleton(height="1.25rem", width="6rem"), product_grid_placeholder(4),
+            # The count's line is the heading's height: the cards below start where the real ones will.
+            rx.flex(rx.skeleton(height="var(--heading-line-height-2)", width="6rem"), product_grid_placeholder(4),
                     direction="column", spacing="4", key="placeholder"),
         ),
         direction="column", spacing="4",
