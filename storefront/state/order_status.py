@@ -96,16 +96,8 @@ class OrderStatusState(ShopState):
                 return
             (reference, token), ip = self._reauth_link(), self._client_ip()
             self.reauth_busy, self.reauth_message = True, ""
-        outcome = follow = None
-        try:
-            outcome = await asyncio.to_thread(reauthorization.authorize, UnitOfWork(), reference, token, card.token,
-                                              ip=ip)
-        finally:
-            async with self:
-                self.reauth_busy = False
-                if outcome is not None and self._reauth_link() == (reference, token):
-                    follow = self._after_reauth(outcome)
-        yield follow
+        yield await self._ask_provider((reference, token), lambda: reauthorization.authorize(
+            UnitOfWork(), reference, token, card.token, ip=ip))
 
     @rx.event(background=True)
     async def reauthenticated(self, _result: str):
@@ -115,15 +107,22 @@ class OrderStatusState(ShopState):
                 return
             reference, token = self._reauth_link()
             self.reauth_busy = True
+        yield await self._ask_provider((reference, token), lambda: reauthorization.complete(
+            UnitOfWork(), reference, token))
+
+    async def _ask_provider(self, link: tuple[str, str], call):
+        """The re-authorisation's call to the provider outside the state lock, then `reauth_busy` lifted in any
+        case and the outcome applied only if the page still shows the link that asked; returns what the page
+        must do next (the checkout's `_ask_provider` does the same for the first authorisation)."""
         outcome = follow = None
         try:
-            outcome = await asyncio.to_thread(reauthorization.complete, UnitOfWork(), reference, token)
+            outcome = await asyncio.to_thread(call)
         finally:
             async with self:
                 self.reauth_busy = False
-                if outcome is not None and self._reauth_link() == (reference, token):
+                if outcome is not None and self._reauth_link() == link:
                     follow = self._after_reauth(outcome)
-        yield follow
+        return follow
 
     def _after_reauth(self, outcome: PaymentOutcome):
         if outcome.status == "requires_action":
@@ -158,20 +157,17 @@ class OrderStatusState(ShopState):
                 return
             self._answering = True
             link = self._link("unavailable")
-        answer = None
-        try:
-            reference, _view, token = link
-            outcome = await asyncio.to_thread(unavailable_items.choose, UnitOfWork(), reference, token, choice)
-            answer = ("Thank you: the new delivery date is agreed." if outcome == "new_date_agreed"
-                      else "Thank you: this piece is cancelled and will not be charged.")
-        except ActionRefused as refused:
-            answer = message(refused.refusal.code, **refused.refusal.params)
-        finally:
-            async with self:
-                self._answering = False
-                if answer is not None and self._link("unavailable") == link:
-                    self.choice_answer, self.offer = answer, None
-                    self.order = order_view(UnitOfWork(), link[0], link[1])
+        reference, _view, token = link
+
+        def answer() -> str:
+            outcome = unavailable_items.choose(UnitOfWork(), reference, token, choice)
+            return ("Thank you: the new delivery date is agreed." if outcome == "new_date_agreed"
+                    else "Thank you: this piece is cancelled and will not be charged.")
+
+        def settle(text: str) -> None:
+            self.choice_answer, self.offer = text, None
+
+        await self._answer_offer("unavailable", link, answer, settle)
 
     @rx.event(background=True)
     async def answer_delay(self, choice: str):
@@ -183,22 +179,34 @@ class OrderStatusState(ShopState):
                 return
             self._answering = True
             link, ip = self._link("delay"), self._client_ip()
-        answer = None
-        try:
-            reference, _view, token = link
-            outcome = await asyncio.to_thread(delays.choose, UnitOfWork(), reference, token, choice[:20], ip=ip)
-            answer = {
+        reference, _view, token = link
+
+        def answer() -> str:
+            return {
                 delays.AGREED: "Thank you: the new delivery date is agreed.",
                 delays.REFUSED: "You declined the new date. You may cancel what has not shipped below.",
                 delays.CANCELLED: "Your cancellation is confirmed: what had not shipped is cancelled and its "
                                   "authorisation on your card released.",
-            }[outcome]
+            }[delays.choose(UnitOfWork(), reference, token, choice[:20], ip=ip)]
+
+        def settle(text: str) -> None:
+            self._load_delay(reference, token)  # the next step (the cancellation to confirm), or none
+            self.delay_answer = text
+
+        await self._answer_offer("delay", link, answer, settle)
+
+    async def _answer_offer(self, name: str, link: tuple[str, str, str], answer, settle) -> None:
+        """A client's answer to an emailed offer (link `name`): the service called outside the state lock, its
+        refusal told as a message, `_answering` lifted in any case, and the answer shown (`settle`, then the
+        order read again) only if the page still shows the link that asked."""
+        text = None
+        try:
+            text = await asyncio.to_thread(answer)
         except ActionRefused as refused:
-            answer = message(refused.refusal.code, **refused.refusal.params)
+            text = message(refused.refusal.code, **refused.refusal.params)
         finally:
             async with self:
                 self._answering = False
-                if answer is not None and self._link("delay") == link:
-                    self._load_delay(link[0], link[2])  # the next step (the cancellation to confirm), or none
-                    self.delay_answer = answer
+                if text is not None and self._link(name) == link:
+                    settle(text)
                     self.order = order_view(UnitOfWork(), link[0], link[1])
