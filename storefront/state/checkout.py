@@ -26,6 +26,7 @@ from storefront.services.markets import deliverable, known_country
 from storefront.services.order_view import TotalsView, totals_view
 from storefront.services.terms import TermsView
 from storefront.services.unit_of_work import UnitOfWork
+from storefront.state.background import call_then_settle
 from storefront.state.card_form import confirm_js, read_card_result
 from storefront.state.cart import CartState
 
@@ -557,15 +558,11 @@ class CheckoutState(CartState):
     async def _ask_provider(self, reference: str, call):
         """The payment service's call outside the state lock, then `busy` lifted in any case and the outcome
         applied only if the tab still shows the order that asked; returns what the page must do next."""
-        outcome = follow = None
-        try:
-            outcome = await asyncio.to_thread(call)
-        finally:
-            async with self:
-                self.busy = False
-                if outcome is not None and self.order_reference == reference:
-                    follow = self._after_payment(outcome)
-        return follow
+        def settle(outcome):
+            self.busy = False
+            return self._after_payment(outcome) if outcome is not None and self.order_reference == reference else None
+
+        return await call_then_settle(self, call, settle)
 
     @rx.event
     def cancel_order(self):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
 from storefront.domain.errors import ErrorCode, message
@@ -17,6 +15,7 @@ from storefront.services.payment import PaymentOutcome
 from storefront.services.reauthorization import Request
 from storefront.services.unavailable_items import Offer
 from storefront.services.unit_of_work import UnitOfWork
+from storefront.state.background import call_then_settle
 from storefront.state.card_form import confirm_js, read_card_result
 from storefront.state.shop import ShopState
 
@@ -114,15 +113,11 @@ class OrderStatusState(ShopState):
         """The re-authorisation's call to the provider outside the state lock, then `reauth_busy` lifted in any
         case and the outcome applied only if the page still shows the link that asked; returns what the page
         must do next (the checkout's `_ask_provider` does the same for the first authorisation)."""
-        outcome = follow = None
-        try:
-            outcome = await asyncio.to_thread(call)
-        finally:
-            async with self:
-                self.reauth_busy = False
-                if outcome is not None and self._reauth_link() == link:
-                    follow = self._after_reauth(outcome)
-        return follow
+        def settle(outcome):
+            self.reauth_busy = False
+            return self._after_reauth(outcome) if outcome is not None and self._reauth_link() == link else None
+
+        return await call_then_settle(self, call, settle)
 
     def _after_reauth(self, outcome: PaymentOutcome):
         if outcome.status == "requires_action":
@@ -199,14 +194,16 @@ class OrderStatusState(ShopState):
         """A client's answer to an emailed offer (link `name`): the service called outside the state lock, its
         refusal told as a message, `_answering` lifted in any case, and the answer shown (`settle`, then the
         order read again) only if the page still shows the link that asked."""
-        text = None
-        try:
-            text = await asyncio.to_thread(answer)
-        except ActionRefused as refused:
-            text = message(refused.refusal.code, **refused.refusal.params)
-        finally:
-            async with self:
-                self._answering = False
-                if text is not None and self._link(name) == link:
-                    settle(text)
-                    self.order = order_view(UnitOfWork(), link[0], link[1])
+        def answer_or_refusal() -> str:
+            try:
+                return answer()
+            except ActionRefused as refused:
+                return message(refused.refusal.code, **refused.refusal.params)
+
+        def apply(text: str | None) -> None:
+            self._answering = False
+            if text is not None and self._link(name) == link:
+                settle(text)
+                self.order = order_view(UnitOfWork(), link[0], link[1])
+
+        await call_then_settle(self, answer_or_refusal, apply)
