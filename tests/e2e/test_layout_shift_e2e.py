@@ -132,3 +132,20 @@ def test_the_first_html_holds_each_image_box_at_the_size_of_its_image(browser, s
     finally:
         first.close()
         final.close()
+
+
+@pytest.mark.parametrize("name", ["home", "watches", "product", "cart"])  # the pages with placeholders
+def test_the_first_paint_starts_no_animation(browser, shop_url, name):
+    """The placeholders a page paints first hold still: an animation started at the first paint (Radix's pulsing
+    skeleton) cost a slow phone up to 290 ms of blocked main thread right after it (assets/placeholders.css)."""
+    path, _, _ = PAGES[name]
+    ctx = shopper_context(browser, "phone")
+    try:
+        ctx.route("**/*.js", lambda route: route.abort())  # the first HTML, as painted before any script
+        page = ctx.new_page()
+        page.goto(shop_url + path)
+        assert page.locator(".rt-Skeleton").count() > 0, f"{name}: the first HTML has no placeholder"
+        running = page.evaluate("document.getAnimations().map(a => a.animationName || a.constructor.name)")
+        assert running == [], f"{name}: the first paint starts {running}"
+    finally:
+        ctx.close()

@@ -32,6 +32,7 @@ def test_the_page_loads_the_same_modules_after_paint_and_nothing_before():
         "routes": [["root", "/assets/root-2.js"], ["routes/[cart]._index", "/assets/_cart_._index-3.js"]],
         "entry": "/assets/entry.client-4.js",
         "preload": ["/assets/manifest-1.js", "/assets/root-2.js"],
+        "steps": ["/assets/manifest-1.js", "/assets/root-2.js", "/assets/_cart_._index-3.js"],
     }
     # The page itself is untouched: its content and its other inline scripts (allowed by their hashes).
     assert '<main id="cart">Your cart</main>' in html and "<title>Cart</title>" in html
@@ -60,3 +61,27 @@ def test_the_build_is_rewritten_in_place_with_its_compressed_copy(tmp_path):
     rewritten = (tmp_path / "cart" / "index.html").read_text()
     assert "page-modules" in rewritten
     assert gzip.decompress((tmp_path / "cart" / "index.html.gz").read_bytes()).decode() == rewritten
+
+
+def test_the_modules_are_evaluated_one_at_a_time_after_those_they_import_and_the_entry_last():
+    imports = {
+        "/assets/root-2.js": ["/assets/components-5.js", "/assets/link-6.js"],
+        "/assets/link-6.js": ["/assets/components-5.js"],
+        "/assets/_cart_._index-3.js": ["/assets/link-6.js", "/assets/layout-7.js"],
+        "/assets/layout-7.js": ["/assets/link-6.js"],
+        "/assets/entry.client-4.js": ["/assets/components-5.js", "/assets/errors-8.js"],
+    }
+    steps = modules_of(page_boot.hydrate_after_paint(PAGE, imports))["steps"]
+    assert steps == ["/assets/manifest-1.js", "/assets/components-5.js", "/assets/errors-8.js", "/assets/link-6.js",
+                     "/assets/root-2.js", "/assets/layout-7.js", "/assets/_cart_._index-3.js"]
+    assert "/assets/entry.client-4.js" not in steps  # evaluating the entry hydrates: it comes after the route table
+
+
+def test_a_chunk_s_static_imports_are_read_from_the_built_script(tmp_path):
+    (tmp_path / "root-2.js").write_text('import{a as e}from"./link-6.js";import"./side-9.js";'
+                                        'const l=()=>import("./lazy-10.js");')
+    (tmp_path / "link-6.js").write_text("export const a=1;")
+    assert page_boot.chunk_imports(tmp_path) == {
+        "/assets/link-6.js": [],
+        "/assets/root-2.js": ["/assets/link-6.js", "/assets/side-9.js"],  # not the lazy import: it runs on demand
+    }
