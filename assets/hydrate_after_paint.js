@@ -7,11 +7,12 @@ const modules = JSON.parse(document.getElementById("page-modules").textContent);
 // The page counts as painted when the browser reports its first contentful paint, which is the moment the frame
 // was shown, not when it was drawn: on Lighthouse's phone the two were at times a second apart, and scripts
 // started in between were counted as holding up the first paint.
-const FIRST_PAINT_WAIT_MS = 4000; // a page that never paints content (none of the shop's) still starts
+const FIRST_PAINT_WAIT_MS = 4000; // should the report never come, the page still starts
 
 function afterFirstPaint() {
-  // A hidden tab paints nothing: start at once rather than never.
-  if (document.visibilityState === "hidden") return Promise.resolve();
+  // A page with nothing to paint before its scripts (a dynamic route's shell) and a hidden tab, which paints
+  // nothing, start at once rather than after the wait.
+  if (!modules.paints || document.visibilityState === "hidden") return Promise.resolve();
   return new Promise((resolve) => {
     if (!PerformanceObserver.supportedEntryTypes?.includes("paint")) {
       requestAnimationFrame(() => setTimeout(resolve, 0));

@@ -25,6 +25,7 @@ _SIDE_EFFECT = re.compile(r'import "([^"]+)";')
 _ROUTE_IMPORT = re.compile(r'import \* as (route\d+) from "([^"]+)";')
 _ROUTE_TABLE = re.compile(r'window\.__reactRouterRouteModules = (\{[^}]*\});')
 _ENTRY = re.compile(r'import\("([^"]+)"\);')
+_NOT_PAINTED = re.compile(r"<(script|style|template)\b.*?</\1>", re.S)
 _CHUNK_IMPORT = re.compile(r'(?:from|import)\s*"\./([\w.~-]+\.js)"')
 
 
@@ -73,6 +74,14 @@ def evaluation_steps(modules: dict, imports: dict[str, list[str]]) -> list[str]:
     return steps
 
 
+def paints_content(html: str) -> bool:
+    """Whether the page's body has text or an image to paint before its scripts run. The shell of a dynamic route
+    (React Router's SPA fallback: the order pages) has none, and a browser reports no first contentful paint to
+    wait for; such a page starts its scripts at once."""
+    body = _NOT_PAINTED.sub("", html.split("<body", 1)[-1])
+    return bool(re.search(r"<(img|svg)\b", body) or re.sub(r"<[^>]*>", "", body).strip(" \n\t>"))
+
+
 def hydrate_after_paint(html: str, imports: dict[str, list[str]] | None = None) -> str | None:
     """The page with its scripts started after its first paint; None when the page is not in the expected form."""
     boot = _BOOT.search(html)
@@ -81,6 +90,7 @@ def hydrate_after_paint(html: str, imports: dict[str, list[str]] | None = None) 
         return None
     modules["preload"] = _PRELOAD.findall(html)
     modules["steps"] = evaluation_steps(modules, imports or {})
+    modules["paints"] = paints_content(html)
     data = json.dumps(modules, separators=(",", ":")).replace("</", "<\\/")
     replacement = (f'<script type="application/json" id="{MODULES_ELEMENT_ID}">{data}</script>'
                    f'<script type="module" src="{BOOT_SCRIPT}"></script>')

@@ -109,6 +109,8 @@ def test_the_order_list_exports_its_filter_as_csv_through_a_short_lived_link(bro
     ctx, page = staff_page(browser, shop_url, "customer_service")
     try:
         page.goto(shop_url + "/admin/orders")
+        # The page is live (its state has come): a filter sent before would be the browser's own form submission.
+        expect(page.locator("#staff-identity")).to_contain_text("customer_service")
         page.select_option("#filter-status", "cancelled")
         page.click("#apply-filters")
         # The export is of the filter the list shows: wait for the filtered list before asking for it.

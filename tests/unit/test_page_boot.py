@@ -33,6 +33,7 @@ def test_the_page_loads_the_same_modules_after_paint_and_nothing_before():
         "entry": "/assets/entry.client-4.js",
         "preload": ["/assets/manifest-1.js", "/assets/root-2.js"],
         "steps": ["/assets/manifest-1.js", "/assets/root-2.js", "/assets/_cart_._index-3.js"],
+        "paints": True,
     }
     # The page itself is untouched: its content and its other inline scripts (allowed by their hashes).
     assert '<main id="cart">Your cart</main>' in html and "<title>Cart</title>" in html
@@ -85,3 +86,14 @@ def test_a_chunk_s_static_imports_are_read_from_the_built_script(tmp_path):
         "/assets/link-6.js": [],
         "/assets/root-2.js": ["/assets/link-6.js", "/assets/side-9.js"],  # not the lazy import: it runs on demand
     }
+
+
+def test_a_page_with_nothing_to_paint_starts_its_scripts_at_once():
+    """A dynamic route's shell (the order pages) paints no content before its scripts, so the browser reports no
+    first contentful paint: waiting for one would hold the page for the boot script's whole wait."""
+    shell = PAGE.replace('<main id="cart">Your cart</main>',
+                         '<section aria-label="Notifications"></section><div data-is-root-theme="true"> </div>'
+                         '<template id="B:0"></template><style>p{color:red}</style>')
+    assert modules_of(page_boot.hydrate_after_paint(shell))["paints"] is False
+    drawn = PAGE.replace('<main id="cart">Your cart</main>', '<div><img src="/logo.svg" alt=""></div>')
+    assert modules_of(page_boot.hydrate_after_paint(drawn))["paints"] is True
