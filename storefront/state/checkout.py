@@ -9,7 +9,6 @@ Every step handler checks it is called at its own step; every amount is recomput
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import reflex as rx
@@ -462,22 +461,24 @@ class CheckoutState(CartState):
                 return
             self.busy = True
             self._say(None)
-        placed = refusal = None
-        try:
-            if phone:
-                placed = await asyncio.to_thread(telephone_orders.confirm_by_client, UnitOfWork(), cmd)
-            else:
-                placed = await asyncio.to_thread(checkout.place_order, cmd, UnitOfWork())
-        except CheckoutError as exc:
-            refusal = exc.refusal
-        finally:
-            async with self:
-                self.busy = False
-                asking = self._phone_reference == cmd.reference if phone else self._checkout_key == cmd.checkout_key
-                if asking and refusal is not None:
-                    self._order_refused(refusal, phone)
-                elif asking and placed is not None:
-                    self._order_placed(placed, phone)
+
+        def call():
+            try:
+                if phone:
+                    return telephone_orders.confirm_by_client(UnitOfWork(), cmd)
+                return checkout.place_order(cmd, UnitOfWork())
+            except CheckoutError as exc:
+                return exc.refusal
+
+        def settle(outcome):
+            self.busy = False
+            asking = self._phone_reference == cmd.reference if phone else self._checkout_key == cmd.checkout_key
+            if asking and isinstance(outcome, Refusal):
+                self._order_refused(outcome, phone)
+            elif asking and outcome is not None:
+                self._order_placed(outcome, phone)
+
+        await call_then_settle(self, call, settle)
 
     def _order_command(self) -> checkout.PlaceOrder | None:
         info = self._info()
