@@ -14,7 +14,7 @@ function afterFirstPaint() {
   // nothing, start at once rather than after the wait.
   if (!modules.paints || document.visibilityState === "hidden") return Promise.resolve();
   return new Promise((resolve) => {
-    if (!PerformanceObserver.supportedEntryTypes?.includes("paint")) {
+    if (!globalThis.PerformanceObserver?.supportedEntryTypes?.includes("paint")) {
       requestAnimationFrame(() => setTimeout(resolve, 0));
       return;
     }

@@ -25,6 +25,7 @@ _SIDE_EFFECT = re.compile(r'import "([^"]+)";')
 _ROUTE_IMPORT = re.compile(r'import \* as (route\d+) from "([^"]+)";')
 _ROUTE_TABLE = re.compile(r'window\.__reactRouterRouteModules = (\{[^}]*\});')
 _ENTRY = re.compile(r'import\("([^"]+)"\);')
+_BODY = re.compile(r"<body\b[^>]*>")
 _NOT_PAINTED = re.compile(r"<(script|style|template)\b.*?</\1>", re.S)
 _CHUNK_IMPORT = re.compile(r'(?:from|import)\s*"\./([\w.~-]+\.js)"')
 
@@ -78,8 +79,9 @@ def paints_content(html: str) -> bool:
     """Whether the page's body has text or an image to paint before its scripts run. The shell of a dynamic route
     (React Router's SPA fallback: the order pages) has none, and a browser reports no first contentful paint to
     wait for; such a page starts its scripts at once."""
-    body = _NOT_PAINTED.sub("", html.split("<body", 1)[-1])
-    return bool(re.search(r"<(img|svg)\b", body) or re.sub(r"<[^>]*>", "", body).strip(" \n\t>"))
+    opening = _BODY.search(html)
+    body = _NOT_PAINTED.sub("", html[opening.end():] if opening else html)
+    return bool(re.search(r"<(img|svg)\b", body) or re.sub(r"<[^>]*>", "", body).strip())
 
 
 def hydrate_after_paint(html: str, imports: dict[str, list[str]] | None = None) -> str | None:

@@ -15,7 +15,7 @@ from storefront.state.browser_binding import BrowserBinding
 
 app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
-    # phone tap targets (inside a narrow-screen media query); text contrast (WCAG AA)
+    # phone tap targets (inside a narrow-screen media query); text contrast (WCAG AA); placeholders held still
     stylesheets=["/phone.css", "/contrast.css", "/placeholders.css"],
     api_transformer=[api, product_shell, listing_images, page_paths, security_headers, browser_cookie],
     backend_exception_handler=event_guard.backend_exception_handler,

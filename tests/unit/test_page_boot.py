@@ -95,5 +95,7 @@ def test_a_page_with_nothing_to_paint_starts_its_scripts_at_once():
                          '<section aria-label="Notifications"></section><div data-is-root-theme="true"> </div>'
                          '<template id="B:0"></template><style>p{color:red}</style>')
     assert modules_of(page_boot.hydrate_after_paint(shell))["paints"] is False
+    with_attributes = shell.replace("<body>", '<body class="theme" data-x="1">')
+    assert modules_of(page_boot.hydrate_after_paint(with_attributes))["paints"] is False
     drawn = PAGE.replace('<main id="cart">Your cart</main>', '<div><img src="/logo.svg" alt=""></div>')
     assert modules_of(page_boot.hydrate_after_paint(drawn))["paints"] is True
